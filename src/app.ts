@@ -1,0 +1,117 @@
+/**
+ * Composition root: builds the dependencies, the contract at run time and the
+ * HTTP server from a config. Building is separate from listening, so tests
+ * start as many apps as they like on port 0.
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
+import type { Config } from './config.js';
+import { apiKeySecurity } from './auth/api-key.js';
+import { loadSpec } from './contract/spec.js';
+import type { Spec } from './contract/spec.js';
+import type { SecurityHandlers } from './contract/types.js';
+import { createValidation } from './contract/validation.js';
+import { createDatabase } from './db/database.js';
+import type { DatabaseHandle } from './db/database.js';
+import { migrateToLatest } from './db/migrate.js';
+import type { Deps } from './deps.js';
+import { handlers as contractHandlers } from './handlers/index.js';
+import type { AnyHandler } from './http/backend.js';
+import { createHttpApp } from './http/index.js';
+
+export interface BuildOptions {
+  /** Another contract and its handlers (tests and benchmarks); defaults to the real ones. */
+  readonly spec?: Spec;
+  readonly handlers?: Readonly<Record<string, AnyHandler>>;
+  readonly security?: SecurityHandlers;
+  /** An already open database to use instead of opening one; the app will not close it. */
+  readonly database?: DatabaseHandle;
+  /** Where log lines go (tests capture them); stdout by default. */
+  readonly logDestination?: DestinationStream;
+  readonly log?: Logger;
+}
+
+export interface App {
+  readonly server: Server;
+  readonly deps: Deps;
+  /** Starts listening; resolves with the bound address (port 0 picks a free one). */
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  /** Stops accepting, lets in-flight requests finish (bounded), then closes the database. */
+  close(): Promise<void>;
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
+  const log =
+    options.log ??
+    pino(
+      { level: config.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+      options.logDestination ?? pino.destination(1),
+    );
+  if (config.jwtSecretGenerated) {
+    log.warn('JWT_SECRET is not set: using a random secret, so tokens die with this process');
+  }
+
+  const database = options.database ?? (await createDatabase(config, log));
+  const ownsDatabase = options.database === undefined;
+  try {
+    if (config.migrateOnStart) await migrateToLatest(database.db);
+  } catch (error) {
+    if (ownsDatabase) await database.close();
+    throw error;
+  }
+
+  const deps: Deps = { config, log, db: database.db, database };
+  const spec = options.spec ?? loadSpec();
+  const app = createHttpApp({
+    config,
+    spec,
+    validation: createValidation(spec),
+    handlers: options.handlers ?? (contractHandlers as unknown as Record<string, AnyHandler>),
+    security: options.security ?? apiKeySecurity(config.apiKeys),
+    deps,
+  });
+
+  const server = createServer(app);
+  server.requestTimeout = config.requestTimeoutMs;
+  server.headersTimeout = config.headersTimeoutMs;
+  // Longer than a load balancer's idle timeout, so the balancer closes idle connections first.
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    const stopped = new Promise<void>((resolve) => {
+      server.close(() => resolve());
+    });
+    server.closeIdleConnections();
+    const timer = setTimeout(() => {
+      log.warn('shutdown timeout: closing the remaining connections');
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    // `close` only waits when the server is listening.
+    if (server.listening) await stopped;
+    clearTimeout(timer);
+    if (ownsDatabase) await database.close();
+  };
+
+  return {
+    server,
+    deps,
+    listen(port = config.port, host = config.host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    close() {
+      closing ??= close();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * The contract at run time: the bundled document, loaded once, and every
+ * operation flattened into a form the HTTP, WebSocket and multipart layers can
+ * use without walking the document again on each request.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** A parsed OpenAPI 3.1 document; only the parts read here are typed. */
+export interface OpenApiDocument {
+  readonly openapi: string;
+  readonly paths?: Record<string, Record<string, unknown>>;
+  readonly components?: Record<string, Record<string, unknown>>;
+  readonly security?: readonly Record<string, readonly string[]>[];
+  readonly [key: string]: unknown;
+}
+
+export type ParameterLocation = 'path' | 'query' | 'header' | 'cookie';
+export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export interface ParameterSpec {
+  readonly name: string;
+  readonly in: ParameterLocation;
+  readonly required: boolean;
+  /** JSON Pointer (into the document) of the parameter's schema. */
+  readonly schemaPointer: string;
+  /** The schema itself with `$ref`s at its top followed, for type coercion. */
+  readonly schema: Readonly<Record<string, unknown>>;
+}
+
+export interface MediaSpec {
+  readonly schemaPointer: string | undefined;
+  readonly encoding: Readonly<Record<string, unknown>> | undefined;
+}
+
+export interface ResponseSpec {
+  readonly content: ReadonlyMap<string, MediaSpec>;
+  readonly headers: ReadonlyMap<string, { readonly required: boolean; readonly schemaPointer: string }>;
+}
+
+export interface OperationSpec {
+  readonly operationId: string;
+  readonly method: HttpMethod;
+  /** The path template as written in the document, e.g. `/users/{user_id}`. */
+  readonly path: string;
+  readonly summary: string | undefined;
+  readonly parameters: readonly ParameterSpec[];
+  readonly requestBody:
+    { readonly required: boolean; readonly content: ReadonlyMap<string, MediaSpec> } | undefined;
+  readonly responses: ReadonlyMap<number, ResponseSpec>;
+  /** Alternatives (any one may be satisfied) of schemes that must all pass. */
+  readonly security: readonly Readonly<Record<string, readonly string[]>>[];
+  /** `x-roles`: roles allowed to call the operation; undefined means any authenticated caller. */
+  readonly roles: readonly string[] | undefined;
+  /** The operation object itself, for extensions read by other layers. */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+export interface Spec {
+  readonly document: OpenApiDocument;
+  readonly operations: readonly OperationSpec[];
+  readonly byId: ReadonlyMap<string, OperationSpec>;
+}
+
+/** The bundled contract that `npm run gen` writes from openapi.yaml. */
+export const DEFAULT_SPEC_FILE = path.resolve(import.meta.dirname, '../../generated/openapi.json');
+
+/** Escapes one JSON Pointer reference token (RFC 6901). */
+export function escapePointer(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Follows internal `$ref`s ("#/...") until a non-reference object; returns it with its pointer. */
+function resolve(
+  document: OpenApiDocument,
+  value: unknown,
+  pointer: string,
+): { node: Record<string, unknown>; pointer: string } {
+  let node = value;
+  let at = pointer;
+  for (let hops = 0; isObject(node) && typeof node['$ref'] === 'string'; hops += 1) {
+    const ref = node['$ref'];
+    if (!ref.startsWith('#/') || hops > 32) {
+      throw new Error(`Unsupported $ref "${ref}" at ${at}: bundle the document first (npm run gen)`);
+    }
+    at = ref.slice(1);
+    node = ref
+      .slice(2)
+      .split('/')
+      .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'))
+      .reduce<unknown>((current, token) => (isObject(current) ? current[token] : undefined), document);
+  }
+  if (!isObject(node)) throw new Error(`Expected an object at ${at}`);
+  return { node, pointer: at };
+}
+
+function mediaMap(
+  document: OpenApiDocument,
+  content: unknown,
+  pointer: string,
+): ReadonlyMap<string, MediaSpec> {
+  const media = new Map<string, MediaSpec>();
+  if (!isObject(content)) return media;
+  for (const [type, value] of Object.entries(content)) {
+    const at = `${pointer}/content/${escapePointer(type)}`;
+    const object = isObject(value) ? value : {};
+    media.set(type.toLowerCase(), {
+      schemaPointer: object['schema'] === undefined ? undefined : `${at}/schema`,
+      encoding: isObject(object['encoding']) ? object['encoding'] : undefined,
+    });
+  }
+  return media;
+}
+
+function parameterSpecs(
+  document: OpenApiDocument,
+  pathItem: Record<string, unknown>,
+  operation: Record<string, unknown>,
+  pathPointer: string,
+  operationPointer: string,
+): ParameterSpec[] {
+  const byKey = new Map<string, ParameterSpec>();
+  const lists: [unknown, string][] = [
+    [pathItem['parameters'], `${pathPointer}/parameters`],
+    [operation['parameters'], `${operationPointer}/parameters`],
+  ];
+  for (const [list, listPointer] of lists) {
+    if (!Array.isArray(list)) continue;
+    list.forEach((entry, index) => {
+      const { node, pointer } = resolve(document, entry, `${listPointer}/${index}`);
+      const name = String(node['name']);
+      const location = node['in'] as ParameterLocation;
+      const schemaPointer = `${pointer}/schema`;
+      const schema =
+        node['schema'] === undefined ? {} : resolve(document, node['schema'], schemaPointer).node;
+      // Operation-level parameters override path-level ones with the same name and location.
+      byKey.set(`${location}:${location === 'header' ? name.toLowerCase() : name}`, {
+        name,
+        in: location,
+        required: node['required'] === true || location === 'path',
+        schemaPointer,
+        schema,
+      });
+    });
+  }
+  return [...byKey.values()];
+}
+
+function responseSpecs(
+  document: OpenApiDocument,
+  responses: unknown,
+  pointer: string,
+): ReadonlyMap<number, ResponseSpec> {
+  const result = new Map<number, ResponseSpec>();
+  if (!isObject(responses)) return result;
+  for (const [code, value] of Object.entries(responses)) {
+    const status = Number(code);
+    if (!Number.isInteger(status)) {
+      throw new Error(`${pointer}: declare concrete status codes, not "${code}"`);
+    }
+    const resolved = resolve(document, value, `${pointer}/${code}`);
+    const headers = new Map<string, { required: boolean; schemaPointer: string }>();
+    if (isObject(resolved.node['headers'])) {
+      for (const [name, header] of Object.entries(resolved.node['headers'])) {
+        const h = resolve(document, header, `${resolved.pointer}/headers/${escapePointer(name)}`);
+        headers.set(name, { required: h.node['required'] === true, schemaPointer: `${h.pointer}/schema` });
+      }
+    }
+    result.set(status, { content: mediaMap(document, resolved.node['content'], resolved.pointer), headers });
+  }
+  return result;
+}
+
+/** Flattens a bundled document into operation specs. Throws on anything the server cannot honour. */
+export function indexDocument(document: OpenApiDocument): Spec {
+  if (!document.openapi.startsWith('3.1')) {
+    throw new Error(`Expected an OpenAPI 3.1 document, got ${document.openapi}`);
+  }
+  const operations: OperationSpec[] = [];
+  for (const [template, pathItemValue] of Object.entries(document.paths ?? {})) {
+    const pathPointer = `/paths/${escapePointer(template)}`;
+    const pathItem = resolve(document, pathItemValue, pathPointer).node;
+    for (const method of HTTP_METHODS) {
+      const operation = pathItem[method];
+      if (!isObject(operation)) continue;
+      const operationPointer = `${pathPointer}/${method}`;
+      const operationId = operation['operationId'];
+      if (typeof operationId !== 'string') {
+        throw new Error(`${method.toUpperCase()} ${template} has no operationId`);
+      }
+      const body =
+        operation['requestBody'] === undefined
+          ? undefined
+          : resolve(document, operation['requestBody'], `${operationPointer}/requestBody`);
+      const roles = operation['x-roles'];
+      operations.push({
+        operationId,
+        method,
+        path: template,
+        summary: typeof operation['summary'] === 'string' ? operation['summary'] : undefined,
+        parameters: parameterSpecs(document, pathItem, operation, pathPointer, operationPointer),
+        requestBody:
+          body === undefined
+            ? undefined
+            : {
+                required: body.node['required'] === true,
+                content: mediaMap(document, body.node['content'], body.pointer),
+              },
+        responses: responseSpecs(document, operation['responses'], `${operationPointer}/responses`),
+        security: (operation['security'] ?? document.security ?? []) as Record<string, string[]>[],
+        roles: Array.isArray(roles) ? roles.map(String) : undefined,
+        raw: operation,
+      });
+    }
+  }
+  const byId = new Map<string, OperationSpec>();
+  for (const operation of operations) {
+    if (byId.has(operation.operationId)) throw new Error(`Duplicate operationId ${operation.operationId}`);
+    byId.set(operation.operationId, operation);
+  }
+  return { document, operations, byId };
+}
+
+/**
+ * Loads and indexes the bundled contract once, at start-up.
+ * @example const spec = loadSpec(); spec.byId.get('getHealth')
+ */
+export function loadSpec(file: string = DEFAULT_SPEC_FILE): Spec {
+  return indexDocument(JSON.parse(readFileSync(file, 'utf8')) as OpenApiDocument);
+}

@@ -1,0 +1,84 @@
+/**
+ * Handler types derived from the generated contract types. A handler for
+ * operation `Id` receives `Input<Id>` and must return one of the responses the
+ * contract declares for it, with the declared body shape: a missing operation,
+ * an undeclared status or a wrong body is a compile error.
+ */
+import type { operations } from '../../generated/openapi.js';
+import type { Deps } from '../deps.js';
+
+export type OperationId = keyof operations;
+type Op<Id extends OperationId> = operations[Id];
+
+/** Turns generated `query?: never` slots into an empty object type. */
+type Slot<T> = [T] extends [undefined] ? Record<string, never> : NonNullable<T>;
+
+type BodyOf<Id extends OperationId> =
+  NonNullable<Op<Id>['requestBody']> extends { content: infer C } ? C[keyof C] : undefined;
+
+/** The identity behind a request that passed the operation's security requirements. */
+export interface Principal {
+  readonly kind: 'apiKey' | 'user';
+  /** The user's id for bearer tokens; undefined for API keys. */
+  readonly userId?: number;
+  readonly role?: string;
+}
+
+/** What a handler receives: parameters coerced to their schema types and a validated body. */
+export interface Input<Id extends OperationId> {
+  readonly operationId: Id;
+  readonly path: Slot<Op<Id>['parameters']['path']>;
+  readonly query: Slot<Op<Id>['parameters']['query']>;
+  readonly header: Slot<Op<Id>['parameters']['header']>;
+  readonly cookie: Slot<Op<Id>['parameters']['cookie']>;
+  readonly body: BodyOf<Id>;
+  /** The caller, when the operation declares security; undefined on public operations. */
+  readonly principal: Principal | undefined;
+  readonly requestId: string;
+}
+
+/** Headers set by the HTTP layer for every response; handlers never set them. */
+type LayerHeader = 'X-Request-ID' | 'X-Process-Time';
+type KnownKeys<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
+type DeclaredHeaders<R> = R extends { headers: infer H }
+  ? Omit<KnownKeys<H>, LayerHeader>
+  : Record<string, never>;
+type HeaderPart<R> = keyof DeclaredHeaders<R> extends never
+  ? { readonly headers?: Readonly<Record<string, string>> }
+  : {
+      readonly headers: { readonly [K in keyof DeclaredHeaders<R>]: string } & Readonly<
+        Record<string, string>
+      >;
+    };
+
+type BodyPart<R> = R extends { content: infer C }
+  ? { readonly body: C[keyof C]; readonly contentType?: keyof C & string }
+  : { readonly body?: undefined };
+
+type Responses<Id extends OperationId> = Op<Id>['responses'];
+export type StatusOf<Id extends OperationId> = keyof Responses<Id> & number;
+
+/** One of the responses the contract declares for `Id`. */
+export type Reply<Id extends OperationId> = {
+  [S in StatusOf<Id>]: { readonly status: S } & BodyPart<Responses<Id>[S]> & HeaderPart<Responses<Id>[S]>;
+}[StatusOf<Id>];
+
+export type Handler<Id extends OperationId> = (input: Input<Id>, deps: Deps) => Promise<Reply<Id>>;
+
+/** One handler per operation in the contract; `src/handlers/index.ts` exports the only instance. */
+export type HandlerMap = { readonly [Id in OperationId]: Handler<Id> };
+
+/** The parts of a request a security scheme may read. */
+export interface SecurityRequest {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly query: URLSearchParams;
+}
+
+/**
+ * Checks one security scheme of the contract. Returns the caller, or throws
+ * `ApiError` 401 (no or unusable credentials) or 403 (credentials refused).
+ */
+export type SecurityHandler = (request: SecurityRequest, deps: Deps) => Promise<Principal> | Principal;
+
+/** One handler per security scheme the contract uses; a scheme without one never passes. */
+export type SecurityHandlers = Readonly<Record<string, SecurityHandler>>;

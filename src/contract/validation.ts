@@ -1,0 +1,195 @@
+/**
+ * The one Ajv instance. It holds the whole contract as a schema, so every
+ * validator (parameters, bodies, responses, multipart fields, WebSocket frames)
+ * is a `$ref` into the same document and shared subschemas compile once.
+ * Every validator an operation needs is compiled at start-up.
+ */
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import type { ErrorLocation, FieldError } from './errors.js';
+import type { OperationSpec, ParameterLocation, ParameterSpec, Spec } from './spec.js';
+import { escapePointer } from './spec.js';
+
+// ajv-formats is CommonJS; under NodeNext its default import is the module object, whose `default` is the plugin.
+const addFormats = addFormatsModule.default;
+
+const DOCUMENT_ID = 'openapi';
+/** OpenAPI keywords that may appear inside schemas and carry no validation meaning. */
+const OPENAPI_SCHEMA_KEYWORDS = ['example', 'discriminator', 'xml', 'externalDocs'];
+/** The document members kept in Ajv's copy, declared as (inert) keywords for strict mode. */
+const DOCUMENT_MEMBERS = ['components', 'paths'];
+
+export interface ParameterValidator {
+  readonly location: ParameterLocation;
+  readonly parameters: readonly ParameterSpec[];
+  readonly validate: ValidateFunction;
+}
+
+export interface OperationValidators {
+  readonly parameters: readonly ParameterValidator[];
+  /** Keyed by lower-case media type. */
+  readonly bodies: ReadonlyMap<string, ValidateFunction>;
+  /** status → media type → validator; a media type without a schema maps to undefined. */
+  readonly responses: ReadonlyMap<number, ReadonlyMap<string, ValidateFunction | undefined>>;
+  readonly responseHeaders: ReadonlyMap<number, ReadonlyMap<string, ValidateFunction>>;
+}
+
+export interface Validation {
+  readonly ajv: Ajv2020;
+  readonly operations: ReadonlyMap<string, OperationValidators>;
+  /** A validator for any schema in the document, compiled once and cached (WS frames, multipart fields). */
+  schema(pointer: string): ValidateFunction;
+}
+
+/** Every `x-` key used inside the document, so strict Ajv accepts extensions on schemas. */
+function extensionKeywords(value: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) {
+    for (const item of value) extensionKeywords(item, found);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, child] of Object.entries(value)) {
+      if (key.startsWith('x-')) found.add(key);
+      extensionKeywords(child, found);
+    }
+  }
+  return found;
+}
+
+function addOpenApiFormats(ajv: Ajv2020): void {
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31,
+  });
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
+  ajv.addFormat('float', { type: 'number', validate: () => true });
+  ajv.addFormat('double', { type: 'number', validate: () => true });
+  ajv.addFormat('password', true);
+  ajv.addFormat('binary', true);
+}
+
+/** Builds the Ajv instance for a contract and compiles every operation's validators. */
+export function createValidation(spec: Spec): Validation {
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: true,
+    // The contract composes with allOf/unevaluatedProperties; these two checks misfire on that style.
+    strictTypes: false,
+    strictRequired: false,
+    // Formats such as `email` are checked by ajv-formats; `$data` and coercion stay off: bodies are never coerced.
+    coerceTypes: false,
+    useDefaults: false,
+  });
+  addFormats(ajv);
+  addOpenApiFormats(ajv);
+  ajv.addVocabulary([...OPENAPI_SCHEMA_KEYWORDS, ...DOCUMENT_MEMBERS, ...extensionKeywords(spec.document)]);
+  // Only the members that hold schemas; Ajv compiles the root too when it resolves a `$ref` into it.
+  const root = { components: spec.document.components ?? {}, paths: spec.document.paths ?? {} };
+  ajv.addSchema(root, DOCUMENT_ID, undefined, false);
+
+  const cache = new Map<string, ValidateFunction>();
+  const schema = (pointer: string): ValidateFunction => {
+    let validate = cache.get(pointer);
+    if (validate === undefined) {
+      validate = ajv.compile({ $ref: `${DOCUMENT_ID}#${pointer}` });
+      cache.set(pointer, validate);
+    }
+    return validate;
+  };
+
+  const operations = new Map<string, OperationValidators>();
+  for (const operation of spec.operations)
+    operations.set(operation.operationId, compileOperation(ajv, schema, operation));
+  return { ajv, operations, schema };
+}
+
+function compileOperation(
+  ajv: Ajv2020,
+  schema: (pointer: string) => ValidateFunction,
+  operation: OperationSpec,
+): OperationValidators {
+  const parameters: ParameterValidator[] = [];
+  for (const location of ['path', 'query', 'header', 'cookie'] as const) {
+    const list = operation.parameters.filter((p) => p.in === location);
+    if (list.length === 0) continue;
+    const validate = ajv.compile({
+      type: 'object',
+      properties: Object.fromEntries(
+        list.map((p) => [p.name, { $ref: `${DOCUMENT_ID}#${p.schemaPointer}` }]),
+      ),
+      required: list.filter((p) => p.required).map((p) => p.name),
+    });
+    parameters.push({ location, parameters: list, validate });
+  }
+
+  const bodies = new Map<string, ValidateFunction>();
+  for (const [type, media] of operation.requestBody?.content ?? []) {
+    if (media.schemaPointer !== undefined) bodies.set(type, schema(media.schemaPointer));
+  }
+
+  const responses = new Map<number, Map<string, ValidateFunction | undefined>>();
+  const responseHeaders = new Map<number, Map<string, ValidateFunction>>();
+  for (const [status, response] of operation.responses) {
+    const byType = new Map<string, ValidateFunction | undefined>();
+    for (const [type, media] of response.content) {
+      byType.set(type, media.schemaPointer === undefined ? undefined : schema(media.schemaPointer));
+    }
+    responses.set(status, byType);
+    const headers = new Map<string, ValidateFunction>();
+    for (const [name, header] of response.headers) headers.set(name, schema(header.schemaPointer));
+    responseHeaders.set(status, headers);
+  }
+  return { parameters, bodies, responses, responseHeaders };
+}
+
+/** Turns Ajv's errors into the 422 problem's entries, pointing at the offending member itself. */
+export function toFieldErrors(
+  location: ErrorLocation,
+  errors: readonly ErrorObject[] | null | undefined,
+): FieldError[] {
+  return (errors ?? []).map((error) => {
+    let path = error.instancePath;
+    const params = error.params as Record<string, unknown>;
+    const member =
+      error.keyword === 'required'
+        ? params['missingProperty']
+        : error.keyword === 'additionalProperties'
+          ? params['additionalProperty']
+          : error.keyword === 'unevaluatedProperties'
+            ? params['unevaluatedProperty']
+            : undefined;
+    if (typeof member === 'string') path = `${path}/${escapePointer(member)}`;
+    const message =
+      error.keyword === 'additionalProperties' || error.keyword === 'unevaluatedProperties'
+        ? 'is not an allowed property'
+        : (error.message ?? 'is invalid');
+    return { in: location, path, message, keyword: error.keyword };
+  });
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function types(schema: Readonly<Record<string, unknown>>): readonly unknown[] {
+  const type = schema['type'];
+  return Array.isArray(type) ? type : [type];
+}
+
+/**
+ * Converts a raw parameter value (a string, or several for a repeated query key)
+ * to the type its schema declares; a value that does not convert is left as it
+ * is so that validation reports it.
+ */
+export function coerceParameter(
+  raw: string | readonly string[],
+  schema: Readonly<Record<string, unknown>>,
+): unknown {
+  const kinds = types(schema);
+  if (kinds.includes('array')) {
+    const items = (schema['items'] ?? {}) as Record<string, unknown>;
+    const values = typeof raw === 'string' ? raw.split(',') : raw;
+    return values.map((value) => coerceParameter(value, items));
+  }
+  if (typeof raw !== 'string') return raw.length === 1 ? coerceParameter(raw[0] ?? '', schema) : [...raw];
+  if ((kinds.includes('integer') || kinds.includes('number')) && NUMBER.test(raw)) return Number(raw);
+  if (kinds.includes('boolean') && (raw === 'true' || raw === 'false')) return raw === 'true';
+  return raw;
+}

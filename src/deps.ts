@@ -1,0 +1,16 @@
+/**
+ * Everything a handler may use, passed explicitly (no module-level singletons).
+ * `app.ts` builds one `Deps` per app instance.
+ */
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { DatabaseHandle } from './db/database.js';
+import type { Database } from './db/schema.js';
+
+export interface Deps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly db: Kysely<Database>;
+  readonly database: DatabaseHandle;
+}

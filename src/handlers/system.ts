@@ -1,0 +1,25 @@
+/** Handlers for the `system` tag: hello, liveness, readiness and the API-key example. */
+import { ApiError } from '../contract/errors.js';
+import type { Input, Reply } from '../contract/types.js';
+import type { Deps } from '../deps.js';
+
+export async function getRoot(): Promise<Reply<'getRoot'>> {
+  return { status: 200, body: { message: 'Hello World' } };
+}
+
+/** Liveness: never touches the database, so an outage does not get a live process restarted. */
+export async function getHealth(): Promise<Reply<'getHealth'>> {
+  return { status: 200, body: { status: 'healthy' } };
+}
+
+export async function getReadiness(
+  _input: Input<'getReadiness'>,
+  deps: Deps,
+): Promise<Reply<'getReadiness'>> {
+  if (!(await deps.database.ping(1000))) throw new ApiError(503, 'The database does not answer.');
+  return { status: 200, body: { status: 'ready', checks: { database: 'ok' } } };
+}
+
+export async function getProtected(): Promise<Reply<'getProtected'>> {
+  return { status: 200, body: { message: 'Access granted' } };
+}

@@ -1,0 +1,92 @@
+/**
+ * Reads a request body only after routing, and only with a parser for a media
+ * type the operation declares: an undeclared type is 415 before a byte is read,
+ * a body over the limit is 413, malformed JSON is 400.
+ */
+import express from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import { ApiError, validationError } from '../contract/errors.js';
+import type { OperationSpec } from '../contract/spec.js';
+
+export interface ParsedBody {
+  /** The declared media type it matched, lower case. */
+  readonly mediaType: string;
+  readonly value: unknown;
+}
+
+export interface BodyParsers {
+  read(req: Request, res: Response, operation: OperationSpec): Promise<ParsedBody | undefined>;
+}
+
+const isJson = (type: string): boolean => type === 'application/json' || type.endsWith('+json');
+
+/** The media type of a Content-Type header, lower case, without parameters. */
+export function mediaTypeOf(header: string | undefined): string | undefined {
+  const type = header?.split(';', 1)[0]?.trim().toLowerCase();
+  return type === '' ? undefined : type;
+}
+
+function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** body-parser's error types, mapped to the statuses the contract declares. */
+function parserError(error: unknown, limit: number): ApiError {
+  const type = (error as { type?: unknown }).type;
+  switch (type) {
+    case 'entity.too.large':
+      return new ApiError(413, `The request body is larger than ${limit} bytes.`);
+    case 'entity.parse.failed':
+      return new ApiError(400, 'The request body is not valid JSON.');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ApiError(415, 'The request body has an unsupported charset or encoding.');
+    case 'parameters.too.many':
+      return new ApiError(413, 'The form has too many fields.');
+    default:
+      return new ApiError(400, 'The request body could not be read.', { cause: error });
+  }
+}
+
+function run(parser: RequestHandler, req: Request, res: Response, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    parser(req, res, (error?: unknown) => {
+      if (error === undefined || error === null) resolve((req as { body?: unknown }).body);
+      else reject(parserError(error, limit));
+    });
+  });
+}
+
+/** Parsers for JSON (any `+json` type too) and URL-encoded forms, sharing one size limit. */
+export function createBodyParsers(limit: number): BodyParsers {
+  const always = (): boolean => true;
+  const json = express.json({ limit, strict: false, type: always });
+  const form = express.urlencoded({ limit, extended: false, parameterLimit: 100, type: always });
+
+  return {
+    async read(req, res, operation) {
+      const declared = operation.requestBody;
+      if (declared === undefined) return undefined;
+      if (!hasBody(req)) {
+        if (!declared.required) return undefined;
+        throw validationError([
+          { in: 'body', path: '', message: 'request body is required', keyword: 'required' },
+        ]);
+      }
+      const mediaType = mediaTypeOf(req.headers['content-type']);
+      const accepted = [...declared.content.keys()];
+      if (mediaType === undefined || !declared.content.has(mediaType)) {
+        throw new ApiError(
+          415,
+          `Content-Type ${mediaType ?? '(none)'} is not accepted here; use one of: ${accepted.join(', ')}.`,
+        );
+      }
+      if (isJson(mediaType)) return { mediaType, value: await run(json, req, res, limit) };
+      if (mediaType === 'application/x-www-form-urlencoded') {
+        return { mediaType, value: { ...((await run(form, req, res, limit)) as object) } };
+      }
+      throw new ApiError(415, `Content-Type ${mediaType} has no reader on this server.`);
+    },
+  };
+}

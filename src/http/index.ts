@@ -1,0 +1,118 @@
+/**
+ * The HTTP transport: the only code that knows Express. Requests that match
+ * an operation of the contract go through the backend; the served contract and
+ * docs come next; anything else is a 404 (or 405) problem.
+ */
+import express from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
+import type { Config } from '../config.js';
+import type { Deps } from '../deps.js';
+import { ApiError } from '../contract/errors.js';
+import { RouteIndex } from '../contract/routes.js';
+import type { Spec } from '../contract/spec.js';
+import type { SecurityHandlers } from '../contract/types.js';
+import type { Validation } from '../contract/validation.js';
+import { createBackend, JSON_TYPE } from './backend.js';
+import type { AnyHandler, Exchange, OutgoingReply } from './backend.js';
+import { createBodyParsers } from './body.js';
+import { docsRouter } from './docs.js';
+import { corsPolicy, requestContext, requestState } from './middleware.js';
+import { sendProblem, toProblem } from './problem.js';
+
+export interface HttpOptions {
+  readonly config: Pick<Config, 'bodyLimitBytes' | 'corsOrigins' | 'responseValidation'>;
+  readonly spec: Spec;
+  readonly validation: Validation;
+  readonly handlers: Readonly<Record<string, AnyHandler>>;
+  readonly security: SecurityHandlers;
+  readonly deps: Deps;
+}
+
+function writeReply(res: Response, reply: OutgoingReply): void {
+  res.statusCode = reply.status;
+  for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  if (reply.body === undefined) {
+    res.end();
+    return;
+  }
+  const type = reply.mediaType ?? 'application/json';
+  const payload = JSON_TYPE.test(type) ? JSON.stringify(reply.body) : String(reply.body);
+  res.setHeader('Content-Type', `${type}; charset=utf-8`);
+  res.setHeader('Content-Length', Buffer.byteLength(payload));
+  res.end(payload);
+}
+
+/** Builds the Express application for a contract and its handlers. */
+export function createHttpApp(options: HttpOptions): Express {
+  const { config, spec, deps } = options;
+  const index = new RouteIndex(spec.operations);
+  const backend = createBackend({ ...options, responseValidation: config.responseValidation });
+  const bodies = createBodyParsers(config.bodyLimitBytes);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', false);
+  app.use(requestContext(deps.log));
+  const cors = corsPolicy(config.corsOrigins);
+  if (cors !== undefined) app.use(cors);
+
+  const exchangeFor = (req: Request, res: Response, match: Exchange['match']): Exchange => {
+    const url = req.url;
+    const q = url.indexOf('?');
+    return {
+      req,
+      res,
+      state: requestState(res),
+      match,
+      pathname: q < 0 ? url : url.slice(0, q),
+      query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
+      body: undefined,
+    };
+  };
+
+  const fail = (req: Request, res: Response, error: unknown): void => {
+    const state = requestState(res);
+    sendProblem(res, toProblem(error, req.path, state.requestId, state.log));
+  };
+
+  // Operations of the contract.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const q = req.url.indexOf('?');
+    const match = index.match(req.method, q < 0 ? req.url : req.url.slice(0, q));
+    if (match.kind === 'not-found') {
+      next();
+      return;
+    }
+    const exchange = exchangeFor(req, res, match);
+    void (async () => {
+      if (match.kind === 'bad-path')
+        throw new ApiError(400, 'The request path is not validly percent-encoded.');
+      const body = match.kind === 'operation' ? await bodies.read(req, res, match.operation) : undefined;
+      writeReply(res, await backend.handle({ ...exchange, body }));
+    })().catch((error: unknown) => {
+      fail(req, res, error);
+    });
+  });
+
+  // The served contract and its docs.
+  app.use(docsRouter(spec.document));
+
+  // Nothing matched: openapi-backend's notFound handler answers.
+  app.use((req: Request, res: Response) => {
+    backend.handle(exchangeFor(req, res, { kind: 'not-found' })).then(
+      (reply) => {
+        writeReply(res, reply);
+      },
+      (error: unknown) => {
+        fail(req, res, error);
+      },
+    );
+  });
+
+  // Errors from Express itself (e.g. a static file that cannot be read).
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    fail(req, res, error);
+  });
+  return app;
+}

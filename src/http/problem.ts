@@ -1,0 +1,84 @@
+/**
+ * The one error mapper: anything thrown while serving a request becomes an
+ * RFC 9457 problem document. Only `ApiError` details reach the client; any
+ * other error is logged with the request id and answered with a bare 500.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { Response } from 'express';
+import type { Logger } from 'pino';
+import { ApiError } from '../contract/errors.js';
+import type { FieldError } from '../contract/errors.js';
+
+export const PROBLEM_JSON = 'application/problem+json';
+
+/** RFC 9110 names where Node still uses the older ones. */
+const TITLES: Readonly<Record<number, string>> = {
+  413: 'Content Too Large',
+  422: 'Unprocessable Content',
+};
+
+export function statusTitle(status: number): string {
+  return TITLES[status] ?? STATUS_CODES[status] ?? 'Error';
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  request_id?: string;
+  errors?: FieldError[];
+}
+
+export interface Problem {
+  readonly status: number;
+  readonly body: ProblemBody;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Maps anything thrown to a problem; logs what the client must not see. */
+export function toProblem(error: unknown, instance: string, requestId: string, log: Logger): Problem {
+  if (error instanceof ApiError) {
+    const body: ProblemBody = {
+      type: error.type ?? 'about:blank',
+      title: error.title ?? statusTitle(error.status),
+      status: error.status,
+      detail: error.detail,
+      instance,
+    };
+    if (error.errors !== undefined) body.errors = [...error.errors];
+    if (error.status >= 500) {
+      body.request_id = requestId;
+      log.error({ err: error.cause ?? error }, error.detail);
+    }
+    return { status: error.status, body, headers: error.headers };
+  }
+  log.error({ err: error }, 'unhandled error');
+  return {
+    status: 500,
+    body: {
+      type: 'about:blank',
+      title: statusTitle(500),
+      status: 500,
+      detail: 'An unexpected error occurred.',
+      instance,
+      request_id: requestId,
+    },
+    headers: {},
+  };
+}
+
+/** Writes a problem, unless the response has already started (then the connection is cut). */
+export function sendProblem(res: Response, problem: Problem): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+  const payload = JSON.stringify(problem.body);
+  res.statusCode = problem.status;
+  res.setHeader('Content-Type', `${PROBLEM_JSON}; charset=utf-8`);
+  res.setHeader('Content-Length', Buffer.byteLength(payload));
+  res.end(payload);
+}
