@@ -69,7 +69,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
     spec,
     validation: createValidation(spec),
-    handlers: options.handlers ?? (contractHandlers as unknown as Record<string, AnyHandler>),
+    handlers: options.handlers ?? contractHandlers,
     security: options.security ?? apiKeySecurity(config.apiKeys),
     deps,
   });

@@ -319,12 +319,12 @@ export function createBackend(options: BackendOptions): Backend {
     const headerValidators = validation.operations
       .get(operation.operationId)
       ?.responseHeaders.get(reply.status);
-    const required = operation.responses.get(reply.status)?.headers ?? new Map();
+    const required = operation.responses.get(reply.status)?.headers;
     for (const [name, validate] of headerValidators ?? []) {
       if (name === 'X-Request-ID' || name === 'X-Process-Time') continue;
       const value = reply.headers?.[name];
       if (value === undefined) {
-        if (required.get(name)?.required === true) problems.push(`header ${name} is required`);
+        if (required?.get(name)?.required === true) problems.push(`header ${name} is required`);
       } else if (!validate(value) && !validate(Number(value))) {
         problems.push(`header ${name} does not match its schema`);
       }

@@ -36,7 +36,8 @@ function writeReply(res: Response, reply: OutgoingReply): void {
     return;
   }
   const type = reply.mediaType ?? 'application/json';
-  const payload = JSON_TYPE.test(type) ? JSON.stringify(reply.body) : String(reply.body);
+  const payload =
+    JSON_TYPE.test(type) || typeof reply.body !== 'string' ? JSON.stringify(reply.body) : reply.body;
   res.setHeader('Content-Type', `${type}; charset=utf-8`);
   res.setHeader('Content-Length', Buffer.byteLength(payload));
   res.end(payload);

@@ -1,0 +1,261 @@
+/**
+ * The request/response pipeline itself, on a small fixture contract
+ * (test/fixtures/pipeline.yaml): coercion, validation, body handling,
+ * security and x-roles, response validation.
+ */
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { ApiError } from '../../src/contract/errors.js';
+import { indexDocument } from '../../src/contract/spec.js';
+import type { OpenApiDocument } from '../../src/contract/spec.js';
+import type { Principal, SecurityHandlers } from '../../src/contract/types.js';
+import type { AnyHandler } from '../../src/http/backend.js';
+import { startApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
+
+const fixture = indexDocument(
+  parse(readFileSync(new URL('../fixtures/pipeline.yaml', import.meta.url), 'utf8')) as OpenApiDocument,
+);
+
+const echo: AnyHandler = async (input: Record<string, unknown>) => ({
+  status: input['operationId'] === 'createWidget' ? 201 : 200,
+  body: {
+    path: input['path'],
+    query: input['query'],
+    header: input['header'],
+    cookie: input['cookie'],
+    body: input['body'],
+  },
+});
+
+const handlers: Record<string, AnyHandler> = {
+  createWidget: echo,
+  postForm: echo,
+  adminOnly: async (input: { principal?: Principal }) => ({
+    status: 200,
+    body: { role: input.principal?.role },
+  }),
+  badResponse: async () => ({ status: 200, body: { name: 42, secret: 'must not leak' } }),
+  undeclaredStatus: async () => ({ status: 418, body: { teapot: true } }),
+  throwsError: async () => {
+    throw new Error('connection to 10.0.0.7 refused: password authentication failed');
+  },
+};
+
+const security: SecurityHandlers = {
+  TestKey: ({ headers }) => {
+    const key = headers['x-test-key'];
+    if (key === undefined) throw new ApiError(401, 'No key.');
+    if (key === 'admin-key') return { kind: 'apiKey', role: 'admin' };
+    if (key === 'user-key') return { kind: 'apiKey', role: 'user' };
+    throw new ApiError(403, 'Unknown key.');
+  },
+};
+
+const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...headers },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+});
+
+describe('request and response pipeline (fixture contract)', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startApp({ BODY_LIMIT_BYTES: '2048' }, { spec: fixture, handlers, security });
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  describe('parameters', () => {
+    it('coerces path, query, header and cookie values by their schema types', async () => {
+      const res = await t.fetch(
+        '/widgets/7?count=3&tags=ab&tags=cd&verbose=true',
+        json({ name: 'bolt', price: 1.5 }, { 'x-trace': 'abc', cookie: 'session=s3cr; other=1' }),
+      );
+      expect(res.status).to.equal(201);
+      expect(await res.json()).to.deep.equal({
+        path: { widget_id: 7 },
+        query: { count: 3, tags: ['ab', 'cd'], verbose: true },
+        header: { 'X-Trace': 'abc' },
+        cookie: { session: 's3cr' },
+        body: { name: 'bolt', price: 1.5 },
+      });
+    });
+
+    it('fills in declared defaults for absent query parameters', async () => {
+      const res = await t.fetch('/widgets/7?count=3', json({ name: 'bolt', price: 1 }));
+      const body = (await res.json()) as { query: Record<string, unknown> };
+      expect(body.query).to.deep.equal({ count: 3, verbose: false });
+    });
+
+    it('answers 422 naming every bad parameter, with where, pointer and keyword', async () => {
+      const res = await t.fetch(
+        '/widgets/0?count=abc&tags=x',
+        json({ name: 'bolt', price: 1 }, { 'x-trace': 'ABC' }),
+      );
+      expect(res.status).to.equal(422);
+      expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      const body = (await res.json()) as { errors: { in: string; path: string; keyword: string }[] };
+      const found = body.errors.map((e) => `${e.in} ${e.path} ${e.keyword}`);
+      expect(found).to.have.members([
+        'path /widget_id minimum',
+        'query /count type',
+        'query /tags/0 minLength',
+        'header /X-Trace pattern',
+      ]);
+    });
+
+    it('answers 422 for a missing required query parameter', async () => {
+      const res = await t.fetch('/widgets/1', json({ name: 'bolt', price: 1 }));
+      expect(res.status).to.equal(422);
+      const body = (await res.json()) as { errors: unknown[] };
+      expect(body.errors).to.deep.equal([
+        { in: 'query', path: '/count', message: "must have required property 'count'", keyword: 'required' },
+      ]);
+    });
+  });
+
+  describe('bodies', () => {
+    it('answers 422 with one entry per body violation, pointing at the member', async () => {
+      const res = await t.fetch(
+        '/widgets/1?count=1',
+        json({ name: '', price: -1, colour: 'blue', extra: 1 }),
+      );
+      expect(res.status).to.equal(422);
+      const body = (await res.json()) as { errors: { in: string; path: string; keyword: string }[] };
+      expect(body.errors.map((e) => `${e.in} ${e.path} ${e.keyword}`)).to.have.members([
+        'body /name minLength',
+        'body /price exclusiveMinimum',
+        'body /colour enum',
+        'body /extra additionalProperties',
+      ]);
+    });
+
+    it('never coerces bodies: a number sent as a string is a 422', async () => {
+      const res = await t.fetch('/widgets/1?count=1', json({ name: 'bolt', price: '10' }));
+      expect(res.status).to.equal(422);
+      const body = (await res.json()) as { errors: { path: string; keyword: string }[] };
+      expect(body.errors).to.deep.include({
+        in: 'body',
+        path: '/price',
+        message: 'must be number',
+        keyword: 'type',
+      });
+    });
+
+    it('answers 400 for malformed JSON', async () => {
+      const res = await t.fetch('/widgets/1?count=1', json('{"name": "bolt",'));
+      expect(res.status).to.equal(400);
+      expect(await res.json()).to.include({ status: 400, detail: 'The request body is not valid JSON.' });
+    });
+
+    it('answers 422 when a required body is missing', async () => {
+      const res = await t.fetch('/widgets/1?count=1', { method: 'POST' });
+      expect(res.status).to.equal(422);
+      const body = (await res.json()) as { errors: { in: string; keyword: string }[] };
+      expect(body.errors[0]).to.include({ in: 'body', keyword: 'required' });
+    });
+
+    it('answers 415 for a content type the operation does not declare', async () => {
+      const res = await t.fetch('/widgets/1?count=1', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'name=bolt',
+      });
+      expect(res.status).to.equal(415);
+      expect(((await res.json()) as { detail: string }).detail).to.include('application/json');
+    });
+
+    it('answers 413 for a body over the configured limit', async () => {
+      const res = await t.fetch('/widgets/1?count=1', json({ name: 'x'.repeat(5000), price: 1 }));
+      expect(res.status).to.equal(413);
+      expect(await res.json()).to.include({ status: 413, title: 'Content Too Large' });
+    });
+
+    it('reads URL-encoded forms and validates them with the same schemas', async () => {
+      const form = (body: string): RequestInit => ({
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+      const ok = await t.fetch('/forms', form('username=a%40example.com'));
+      expect(ok.status).to.equal(200);
+      expect(((await ok.json()) as { body: unknown }).body).to.deep.equal({ username: 'a@example.com' });
+      const bad = await t.fetch('/forms', form('username=nope&other=1'));
+      expect(bad.status).to.equal(422);
+      const body = (await bad.json()) as { errors: { path: string; keyword: string }[] };
+      expect(body.errors.map((e) => `${e.path} ${e.keyword}`)).to.have.members([
+        '/username format',
+        '/other additionalProperties',
+      ]);
+    });
+  });
+
+  describe('security and x-roles', () => {
+    it('answers 401 before looking at the input when no credentials are sent', async () => {
+      const res = await t.fetch('/admin-only', json({ n: 'not a number' }));
+      expect(res.status).to.equal(401);
+      expect(res.headers.get('www-authenticate')).to.equal('ApiKey');
+    });
+
+    it('answers 403 for refused credentials and for a role x-roles does not list', async () => {
+      expect((await t.fetch('/admin-only', json({ n: 1 }, { 'x-test-key': 'bogus' }))).status).to.equal(403);
+      const user = await t.fetch('/admin-only', json({ n: 1 }, { 'x-test-key': 'user-key' }));
+      expect(user.status).to.equal(403);
+      expect(await user.json()).to.include({ detail: 'Your role may not call this operation.' });
+    });
+
+    it('hands the principal to the handler when the role is allowed', async () => {
+      const res = await t.fetch('/admin-only', json({ n: 1 }, { 'x-test-key': 'admin-key' }));
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.deep.equal({ role: 'admin' });
+    });
+  });
+
+  describe('response validation', () => {
+    it('answers 500 instead of a body that breaks its schema, and logs why', async () => {
+      const res = await t.fetch('/bad');
+      expect(res.status).to.equal(500);
+      const text = await res.text();
+      expect(text).to.not.include('must not leak');
+      const body = JSON.parse(text) as { request_id: string };
+      expect(body.request_id).to.equal(res.headers.get('x-request-id'));
+      const line = t.logs.find(
+        (l) => l.msg === 'response does not match the contract' && l['reqId'] === body.request_id,
+      );
+      expect(line).to.include({ operationId: 'badResponse', status: 200 });
+      expect(line?.['problems']).to.include.members([
+        '/name must be string',
+        '/secret is not an allowed property',
+      ]);
+    });
+
+    it('answers 500 for a status the operation does not declare', async () => {
+      const res = await t.fetch('/undeclared');
+      expect(res.status).to.equal(500);
+      expect(await res.json()).to.not.have.property('teapot');
+    });
+
+    it('answers 500 without internals when a handler throws', async () => {
+      const res = await t.fetch('/throws');
+      expect(res.status).to.equal(500);
+      const text = await res.text();
+      expect(text).to.not.match(/10\.0\.0\.7|password|Error:|at /);
+      expect(JSON.parse(text)).to.include({ detail: 'An unexpected error occurred.' });
+    });
+
+    it('lets the bad body through with a log line when RESPONSE_VALIDATION=log', async () => {
+      const lenient = await startApp({ RESPONSE_VALIDATION: 'log' }, { spec: fixture, handlers, security });
+      try {
+        const res = await lenient.fetch('/bad');
+        expect(res.status).to.equal(200);
+        expect(await res.json()).to.deep.equal({ name: 42, secret: 'must not leak' });
+        expect(lenient.logs.some((l) => l.msg === 'response does not match the contract')).to.be.true;
+      } finally {
+        await lenient.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { startApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
+
+describe('system operations', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startApp({ API_KEYS: 'first-key, second-key' });
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  describe('getRoot', () => {
+    it('says hello', async () => {
+      const res = await t.fetch('/');
+      expect(res.status).to.equal(200);
+      expect(res.headers.get('content-type')).to.match(/^application\/json/);
+      expect(await res.json()).to.deep.equal({ message: 'Hello World' });
+    });
+  });
+
+  describe('getHealth', () => {
+    it('answers healthy with request id and process time headers', async () => {
+      const res = await t.fetch('/health');
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.deep.equal({ status: 'healthy' });
+      expect(res.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+      expect(res.headers.get('x-process-time')).to.match(/^\d+\.\d+$/);
+    });
+
+    it('echoes a sane X-Request-ID and replaces one that is not', async () => {
+      const sane = await t.fetch('/health', { headers: { 'X-Request-ID': 'trace-123.abc' } });
+      expect(sane.headers.get('x-request-id')).to.equal('trace-123.abc');
+      const insane = await t.fetch('/health', { headers: { 'X-Request-ID': 'x'.repeat(200) } });
+      expect(insane.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+      const injected = await t.fetch('/health', { headers: { 'X-Request-ID': 'a b<script>' } });
+      expect(injected.headers.get('x-request-id')).to.not.equal('a b<script>');
+    });
+
+    it('treats a trailing slash as the same path, as the guide does', async () => {
+      expect((await t.fetch('/health/')).status).to.equal(200);
+    });
+
+    it('logs one line per request with id, operation, status and duration', async () => {
+      const res = await t.fetch('/health', { headers: { 'X-Request-ID': 'log-line-check' } });
+      await res.arrayBuffer();
+      const line = t.logs.find((entry) => entry['reqId'] === 'log-line-check' && entry.msg === 'request');
+      expect(line).to.include({ operationId: 'getHealth', status: 200, method: 'GET', path: '/health' });
+      expect(line?.['durationMs']).to.be.a('number');
+    });
+  });
+
+  describe('getReadiness', () => {
+    it('is ready when the database answers', async () => {
+      const res = await t.fetch('/health/ready');
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.deep.equal({ status: 'ready', checks: { database: 'ok' } });
+    });
+
+    it('answers 503 when the database does not', async () => {
+      // Nothing listens on port 1: the pool fails to connect at once.
+      const down = await startApp({
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+        MIGRATE_ON_START: 'false',
+      });
+      try {
+        const res = await down.fetch('/health/ready');
+        expect(res.status).to.equal(503);
+        expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+        expect(await res.json()).to.include({ status: 503, title: 'Service Unavailable' });
+        // Liveness does not depend on the database.
+        expect((await down.fetch('/health')).status).to.equal(200);
+      } finally {
+        await down.close();
+      }
+    });
+  });
+
+  describe('getProtected', () => {
+    it('answers 401 with WWW-Authenticate when no key is sent', async () => {
+      const res = await t.fetch('/protected');
+      expect(res.status).to.equal(401);
+      expect(res.headers.get('www-authenticate')).to.equal('ApiKey');
+      expect(await res.json()).to.include({ status: 401, title: 'Unauthorized' });
+    });
+
+    it('answers 403 for a wrong key, in the header or the query', async () => {
+      const header = await t.fetch('/protected', { headers: { 'X-API-Key': 'nope' } });
+      expect(header.status).to.equal(403);
+      expect(await header.json()).to.include({ detail: 'Invalid token' });
+      expect((await t.fetch('/protected?token=nope')).status).to.equal(403);
+    });
+
+    it("grants access with a configured key in the header or the guide's token query", async () => {
+      const header = await t.fetch('/protected', { headers: { 'X-API-Key': 'second-key' } });
+      expect(header.status).to.equal(200);
+      expect(await header.json()).to.deep.equal({ message: 'Access granted' });
+      const query = await t.fetch('/protected?token=first-key');
+      expect(query.status).to.equal(200);
+    });
+
+    it('accepts no key at all when none are configured', async () => {
+      const closed = await startApp({});
+      try {
+        expect((await closed.fetch('/protected?token=first-key')).status).to.equal(403);
+      } finally {
+        await closed.close();
+      }
+    });
+  });
+
+  describe('unknown paths and methods', () => {
+    it('answers 404 problem+json for an unknown path', async () => {
+      const res = await t.fetch('/nope');
+      expect(res.status).to.equal(404);
+      expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(body).to.include({ type: 'about:blank', title: 'Not Found', status: 404, instance: '/nope' });
+      expect(body).to.not.have.property('stack');
+    });
+
+    it('answers 405 with Allow for a method the path does not have', async () => {
+      const res = await t.fetch('/health', { method: 'DELETE' });
+      expect(res.status).to.equal(405);
+      expect(res.headers.get('allow')).to.equal('GET');
+      expect(await res.json()).to.include({ status: 405, title: 'Method Not Allowed' });
+    });
+
+    it('answers 400 for a path that is not validly percent-encoded', async () => {
+      const res = await t.fetch('/health/%E0%A4%A');
+      expect(res.status).to.equal(400);
+    });
+  });
+
+  describe('served contract and docs', () => {
+    const bundled: unknown = JSON.parse(
+      readFileSync(new URL('../../generated/openapi.json', import.meta.url), 'utf8'),
+    );
+
+    it('serves the bundled contract as JSON and YAML', async () => {
+      const json = await t.fetch('/openapi.json');
+      expect(json.status).to.equal(200);
+      expect(await json.json()).to.deep.equal(bundled);
+      const yaml = await t.fetch('/openapi.yaml');
+      expect(yaml.headers.get('content-type')).to.match(/yaml/);
+      expect(parse(await yaml.text())).to.deep.equal(bundled);
+    });
+
+    it('serves Swagger UI and Redoc from local assets, with no CDN', async () => {
+      for (const page of ['/docs', '/redoc']) {
+        const res = await t.fetch(page);
+        expect(res.status).to.equal(200);
+        const html = await res.text();
+        expect(html).to.not.match(/https?:\/\//);
+        for (const [, src] of html.matchAll(/(?:src|href)="([^"]+)"/g)) {
+          const asset = await t.fetch(src ?? '');
+          expect(asset.status, src).to.equal(200);
+          await asset.arrayBuffer();
+        }
+      }
+    });
+  });
+});

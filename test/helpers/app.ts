@@ -1,0 +1,95 @@
+/**
+ * Starts the real app on port 0. All apps of one test run share one database
+ * (a PGlite takes seconds to create): in-memory PGlite, or the server named by
+ * DATABASE_URL when it is set. `resetDatabase()` empties it between tests.
+ */
+import { Writable } from 'node:stream';
+import { sql } from 'kysely';
+import { buildApp } from '../../src/app.js';
+import type { App, BuildOptions } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createDatabase, MEMORY_DATA_DIR } from '../../src/db/database.js';
+import type { DatabaseHandle } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+
+let shared: Promise<DatabaseHandle> | undefined;
+
+/** The test run's database, migrated to the latest schema. */
+export function sharedDatabase(): Promise<DatabaseHandle> {
+  shared ??= (async () => {
+    const database = await createDatabase({
+      databaseUrl: process.env['DATABASE_URL'] || undefined,
+      dataDir: MEMORY_DATA_DIR,
+      dbPoolMax: 10,
+    });
+    await migrateToLatest(database.db);
+    return database;
+  })();
+  return shared;
+}
+
+after(async () => {
+  if (shared !== undefined) await (await shared).close();
+});
+
+/** Empties every application table (not the migration bookkeeping). */
+export async function resetDatabase(): Promise<void> {
+  const { db } = await sharedDatabase();
+  const tables = await sql<{ tablename: string }>`
+    select tablename from pg_tables
+    where schemaname = 'public' and tablename not like 'kysely_migration%'`.execute(db);
+  if (tables.rows.length === 0) return;
+  const names = tables.rows.map((row) => sql.id(row.tablename));
+  await sql`truncate ${sql.join(names)} restart identity cascade`.execute(db);
+}
+
+/** Log lines the app wrote, parsed. */
+export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
+
+export interface TestApp {
+  readonly app: App;
+  readonly url: string;
+  readonly logs: LogLine[];
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds and starts an app with test settings; `env` overrides configuration variables.
+ * @example const t = await startApp({ API_KEYS: 'k1' }); const res = await t.fetch('/health');
+ */
+export async function startApp(
+  env: Record<string, string> = {},
+  options: BuildOptions = {},
+): Promise<TestApp> {
+  const logs: LogLine[] = [];
+  const logDestination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line !== '') logs.push(JSON.parse(line) as LogLine);
+      callback();
+    },
+  });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
+    RESPONSE_VALIDATION: 'enforce',
+    ...env,
+  });
+  const database = env['DATABASE_URL'] === undefined ? await sharedDatabase() : undefined;
+  const app = await buildApp(config, {
+    logDestination,
+    ...(database === undefined ? {} : { database }),
+    ...options,
+  });
+  const address = await app.listen(0, '127.0.0.1');
+  const url = `http://127.0.0.1:${address.port}`;
+  return {
+    app,
+    url,
+    logs,
+    fetch: (path, init) => fetch(`${url}${path}`, init),
+    close: () => app.close(),
+  };
+}
