@@ -233,11 +233,15 @@ export function createBackend(options: BackendOptions): Backend {
     },
     unauthorizedHandler: (context: Context) => {
       const operation = operationOf(context);
-      const failures = Object.values(context.security as Record<string, unknown>)
-        .map((result) =>
-          typeof result === 'object' && result !== null ? (result as { error?: unknown }).error : result,
-        )
-        .filter((error): error is ApiError => error instanceof ApiError);
+      const errors = Object.values(context.security as Record<string, unknown>).map((result) =>
+        typeof result === 'object' && result !== null ? (result as { error?: unknown }).error : undefined,
+      );
+      // A scheme that failed for another reason (the database is down, a bug) is not a credentials problem.
+      const broken = errors.find((error) => error !== undefined && !(error instanceof ApiError));
+      if (broken !== undefined) {
+        throw broken instanceof Error ? broken : new Error('security handler failed', { cause: broken });
+      }
+      const failures = errors.filter((error): error is ApiError => error instanceof ApiError);
       const forbidden = failures.find((error) => error.status === 403);
       if (forbidden !== undefined) throw forbidden;
       const unauthorized = failures.find((error) => error.status === 401);

@@ -49,6 +49,7 @@ const security: SecurityHandlers = {
     if (key === undefined) throw new ApiError(401, 'No key.');
     if (key === 'admin-key') return { kind: 'apiKey', role: 'admin' };
     if (key === 'user-key') return { kind: 'apiKey', role: 'user' };
+    if (key === 'broken-key') throw new Error('token store unreachable');
     throw new ApiError(403, 'Unknown key.');
   },
 };
@@ -205,6 +206,12 @@ describe('request and response pipeline (fixture contract)', () => {
       const user = await t.fetch('/admin-only', json({ n: 1 }, { 'x-test-key': 'user-key' }));
       expect(user.status).to.equal(403);
       expect(await user.json()).to.include({ detail: 'Your role may not call this operation.' });
+    });
+
+    it('answers 500, not 401, when a security handler fails for another reason', async () => {
+      const res = await t.fetch('/admin-only', json({ n: 1 }, { 'x-test-key': 'broken-key' }));
+      expect(res.status).to.equal(500);
+      expect(await res.text()).to.not.include('token store');
     });
 
     it('hands the principal to the handler when the role is allowed', async () => {

@@ -135,6 +135,36 @@ describe('system operations', () => {
     });
   });
 
+  describe('CORS', () => {
+    it('sends no CORS headers unless origins are configured', async () => {
+      const res = await t.fetch('/health', { headers: { Origin: 'https://app.example' } });
+      expect(res.headers.get('access-control-allow-origin')).to.equal(null);
+      const preflight = await t.fetch('/health', {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://app.example' },
+      });
+      expect(preflight.status).to.equal(405);
+    });
+
+    it('answers preflights and exposes the pipeline headers for a configured origin', async () => {
+      const open = await startApp({ CORS_ORIGINS: 'https://app.example' });
+      try {
+        const preflight = await open.fetch('/health', {
+          method: 'OPTIONS',
+          headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'GET' },
+        });
+        expect(preflight.status).to.equal(204);
+        expect(preflight.headers.get('access-control-allow-origin')).to.equal('https://app.example');
+        const res = await open.fetch('/health', { headers: { Origin: 'https://app.example' } });
+        expect(res.headers.get('access-control-expose-headers')).to.include('X-Request-ID');
+        const other = await open.fetch('/health', { headers: { Origin: 'https://evil.example' } });
+        expect(other.headers.get('access-control-allow-origin')).to.equal(null);
+      } finally {
+        await open.close();
+      }
+    });
+  });
+
   describe('served contract and docs', () => {
     const bundled: unknown = JSON.parse(
       readFileSync(new URL('../../generated/openapi.json', import.meta.url), 'utf8'),
