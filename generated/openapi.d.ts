@@ -83,6 +83,129 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log in with email and password
+         * @description The OAuth2 password grant. `username` is the account's email (compared
+         *     case-insensitively). An unknown email and a wrong password get the same
+         *     answer. Repeated failures for one account or from one client address are
+         *     answered `429` with `Retry-After` until the window passes.
+         */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List users
+         * @description Admins only (the guide leaves it public, which leaks every email). Newest first.
+         */
+        get: operations["listUsers"];
+        put?: never;
+        /**
+         * Sign up
+         * @description Creates an account with role `user`. The email must not be taken (compared case-insensitively).
+         */
+        post: operations["createUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register with a username
+         * @description The guide's registration form: a username, an email, the password typed
+         *     twice and an optional phone number. `confirm_password` must equal
+         *     `password` (a 422 entry on `/confirm_password` otherwise). Creates the
+         *     same account as `createUser`, with the username as its full name.
+         */
+        post: operations["register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read your own account */
+        get: operations["getCurrentUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example 1
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read an account
+         * @description Your own account, or any account for an admin.
+         */
+        get: operations["getUser"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an account
+         * @description Admins only. Tokens of the deleted account stop working at once.
+         */
+        delete: operations["deleteUser"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an account
+         * @description Only the fields sent change. Your own account, or any account for an
+         *     admin; only an admin may change `role` and `is_active` (403 otherwise).
+         *     The email must not be taken by another account (409).
+         */
+        patch: operations["updateUser"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -188,6 +311,168 @@ export interface components {
              */
             keyword: string;
         };
+        /**
+         * @description What an account may do. `guest` reads, `user` also creates, `admin` may do anything.
+         * @example user
+         * @enum {string}
+         */
+        UserRole: "admin" | "user" | "guest";
+        /**
+         * Format: email
+         * @description An email address; stored and compared case-insensitively.
+         * @example ada@example.com
+         */
+        Email: string;
+        /**
+         * Format: password
+         * @description 8 to 100 characters with at least one digit and one uppercase letter.
+         * @example Secret123
+         */
+        Password: string;
+        /**
+         * @description 3 to 20 letters, digits or underscores.
+         * @example ada_l
+         */
+        Username: string;
+        /**
+         * @description An E.164-style phone number.
+         * @example +15551234567
+         */
+        Phone: string;
+        /**
+         * @description The person's name.
+         * @example Ada Lovelace
+         */
+        FullName: string;
+        /**
+         * @description Age in years.
+         * @example 36
+         */
+        Age: number;
+        /** @description An account as the API shows it; never its password or hash. */
+        User: {
+            /**
+             * Format: int64
+             * @description The account's id.
+             * @example 1
+             */
+            id: number;
+            email: components["schemas"]["Email"];
+            full_name: components["schemas"]["FullName"];
+            /** @description Age in years, when given. */
+            age: components["schemas"]["Age"] | null;
+            /** @description The username, when given. */
+            username: components["schemas"]["Username"] | null;
+            /** @description The phone number, when given. */
+            phone: components["schemas"]["Phone"] | null;
+            role: components["schemas"]["UserRole"];
+            /**
+             * @description False when an admin has deactivated the account; it can then not log in.
+             * @example true
+             */
+            is_active: boolean;
+            /**
+             * Format: date-time
+             * @description When the account was created (UTC).
+             * @example 2026-11-28T09:30:00Z
+             */
+            created_at: string;
+        };
+        /** @description Sign-up data (the guide's UserCreate). */
+        UserCreate: {
+            email: components["schemas"]["Email"];
+            full_name: components["schemas"]["FullName"];
+            age: components["schemas"]["Age"];
+            password: components["schemas"]["Password"];
+            username?: components["schemas"]["Username"];
+            phone?: components["schemas"]["Phone"];
+        };
+        /** @description The guide's registration form. */
+        UserRegistration: {
+            username: components["schemas"]["Username"];
+            email: components["schemas"]["Email"];
+            password: components["schemas"]["Password"];
+            /**
+             * Format: password
+             * @description The password again; must equal `password`.
+             * @example Secret123
+             */
+            confirm_password: string;
+            phone?: components["schemas"]["Phone"];
+        };
+        /** @description The fields to change; the others stay as they are. `role` and `is_active` are for admins. */
+        UserUpdate: {
+            email?: components["schemas"]["Email"];
+            full_name?: components["schemas"]["FullName"];
+            age?: components["schemas"]["Age"];
+            username?: components["schemas"]["Username"];
+            phone?: components["schemas"]["Phone"];
+            role?: components["schemas"]["UserRole"];
+            /**
+             * @description Set false to stop the account from logging in; its tokens stop working at once.
+             * @example false
+             */
+            is_active?: boolean;
+        };
+        /** @description One page of users. */
+        UserPage: {
+            /** @description The users on this page. */
+            items: components["schemas"]["User"][];
+        } & components["schemas"]["PageMeta"];
+        /** @description The OAuth2 password grant (RFC 6749, section 4.3.2). */
+        LoginForm: {
+            /**
+             * @description Always `password` when sent.
+             * @example password
+             * @constant
+             */
+            grant_type?: "password";
+            /**
+             * @description The account's email.
+             * @example ada@example.com
+             */
+            username: string;
+            /**
+             * Format: password
+             * @description The account's password.
+             * @example Secret123
+             */
+            password: string;
+            /**
+             * @description Ignored; roles come from the account.
+             * @example
+             */
+            scope?: string;
+            /**
+             * @description Ignored.
+             * @example swagger-ui
+             */
+            client_id?: string;
+            /**
+             * @description Ignored.
+             * @example
+             */
+            client_secret?: string;
+        };
+        /** @description An OAuth2 bearer token response. */
+        Token: {
+            /**
+             * @description A JWT to send as `Authorization: Bearer <access_token>`.
+             * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl
+             */
+            access_token: string;
+            /**
+             * @description Always `bearer`.
+             * @example bearer
+             * @constant
+             */
+            token_type: "bearer";
+            /**
+             * @description Seconds until the token expires.
+             * @example 1800
+             */
+            expires_in: number;
+        };
         /** @description The paging envelope that every list answer shares; each list adds its own `items`. */
         PageMeta: {
             /**
@@ -208,6 +493,64 @@ export interface components {
         };
     };
     responses: {
+        /** @description The account was created. */
+        UserCreated: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                Location: components["headers"]["Location"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["User"];
+            };
+        };
+        /** @description The account. */
+        UserFound: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["User"];
+            };
+        };
+        /** @description Another account already has this email. */
+        EmailTaken: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The email and password do not match an active account (the same answer for an unknown email). */
+        LoginFailed: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Too many failed attempts; wait `Retry-After` seconds. */
+        TooManyRequests: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The body could not be parsed (for example malformed JSON). */
         BadRequest: {
             headers: {
@@ -320,6 +663,11 @@ export interface components {
          * @example 10
          */
         Limit: number;
+        /**
+         * @description The account's id.
+         * @example 1
+         */
+        UserId: number;
     };
     requestBodies: never;
     headers: {
@@ -338,6 +686,16 @@ export interface components {
          * @example Bearer
          */
         WWWAuthenticate: string;
+        /**
+         * @description The URL of the created resource.
+         * @example /users/1
+         */
+        Location: string;
+        /**
+         * @description Tokens must not be cached.
+         * @example no-store
+         */
+        CacheControlNoStore: "no-store";
         /**
          * @description Seconds to wait before trying again.
          * @example 30
@@ -440,6 +798,219 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["LoginForm"];
+            };
+        };
+        responses: {
+            /** @description A bearer token for the account. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["LoginFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many entries to skip from the start of the list.
+                 * @example 0
+                 */
+                skip?: components["parameters"]["Skip"];
+                /**
+                 * @description The largest number of entries to return.
+                 * @example 10
+                 */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of users. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            201: components["responses"]["UserCreated"];
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["EmailTaken"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserRegistration"];
+            };
+        };
+        responses: {
+            201: components["responses"]["UserCreated"];
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["EmailTaken"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getCurrentUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["UserFound"];
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example 1
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["UserFound"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example 1
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example 1
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            200: components["responses"]["UserFound"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["EmailTaken"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -10,6 +10,10 @@ import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config.js';
 import { apiKeySecurity } from './auth/api-key.js';
+import { bearerSecurity } from './auth/bearer.js';
+import { createPasswordHasher } from './auth/passwords.js';
+import { createLoginThrottle } from './auth/throttle.js';
+import { createTokenService } from './auth/tokens.js';
 import { loadSpec } from './contract/spec.js';
 import type { Spec } from './contract/spec.js';
 import type { SecurityHandlers } from './contract/types.js';
@@ -17,6 +21,7 @@ import { createValidation } from './contract/validation.js';
 import { createDatabase } from './db/database.js';
 import type { DatabaseHandle } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
+import { promoteToAdmin } from './db/repos/users.repo.js';
 import type { Deps } from './deps.js';
 import { handlers as contractHandlers } from './handlers/index.js';
 import type { AnyHandler } from './http/backend.js';
@@ -63,14 +68,28 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     throw error;
   }
 
-  const deps: Deps = { config, log, db: database.db, database };
+  if (config.adminEmail !== undefined && (await promoteToAdmin(database.db, config.adminEmail))) {
+    log.info({ email: config.adminEmail }, 'ADMIN_EMAIL: account promoted to admin');
+  }
+
+  const deps: Deps = {
+    config,
+    log,
+    db: database.db,
+    database,
+    auth: {
+      passwords: createPasswordHasher(config.argon2),
+      tokens: createTokenService(config),
+      throttle: createLoginThrottle(database.db, config.loginThrottle),
+    },
+  };
   const spec = options.spec ?? loadSpec();
   const app = createHttpApp({
     config,
     spec,
     validation: createValidation(spec),
     handlers: options.handlers ?? contractHandlers,
-    security: options.security ?? apiKeySecurity(config.apiKeys),
+    security: options.security ?? { ...apiKeySecurity(config.apiKeys), OAuth2PasswordBearer: bearerSecurity },
     deps,
   });
 

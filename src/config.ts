@@ -27,6 +27,20 @@ export interface Config {
   readonly jwtSecretGenerated: boolean;
   /** Keys accepted by the `ApiKey` security scheme (`/protected`). */
   readonly apiKeys: readonly string[];
+  readonly jwtIssuer: string;
+  readonly jwtAudience: string;
+  readonly jwtTtlSeconds: number;
+  /** argon2id cost; OWASP's minimum by default (19 MiB, 2 passes, 1 lane). */
+  readonly argon2: { readonly memoryKiB: number; readonly timeCost: number; readonly parallelism: number };
+  readonly loginThrottle: {
+    readonly maxFailuresPerAccount: number;
+    readonly maxFailuresPerAddress: number;
+    readonly windowSeconds: number;
+  };
+  /** An existing account with this email is made an admin at start-up. */
+  readonly adminEmail: string | undefined;
+  /** Trust X-Forwarded-For from this many proxy hops in front of the server (0: none). */
+  readonly trustProxyHops: number;
   readonly shutdownTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
@@ -141,6 +155,21 @@ export function loadConfig(env: Env): Config {
     jwtSecret: givenSecret ?? randomBytes(48).toString('base64url'),
     jwtSecretGenerated: givenSecret === undefined,
     apiKeys: list(env, 'API_KEYS'),
+    jwtIssuer: str(env, 'JWT_ISSUER', 'fastapi-guide-ts'),
+    jwtAudience: str(env, 'JWT_AUDIENCE', 'fastapi-guide-ts-api'),
+    jwtTtlSeconds: int(env, 'JWT_TTL_SECONDS', 30 * 60, 60, 7 * 24 * 3600),
+    argon2: {
+      memoryKiB: int(env, 'ARGON2_MEMORY_KIB', 19 * 1024, 1024, 4 * 1024 * 1024),
+      timeCost: int(env, 'ARGON2_TIME_COST', 2, 1, 100),
+      parallelism: int(env, 'ARGON2_PARALLELISM', 1, 1, 16),
+    },
+    loginThrottle: {
+      maxFailuresPerAccount: int(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, 1, 1000),
+      maxFailuresPerAddress: int(env, 'LOGIN_MAX_FAILURES_PER_ADDRESS', 20, 1, 100_000),
+      windowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 15 * 60, 1, 24 * 3600),
+    },
+    adminEmail: optional(env, 'ADMIN_EMAIL')?.toLowerCase(),
+    trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
     headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 0, 600_000),

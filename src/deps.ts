@@ -4,6 +4,9 @@
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { PasswordHasher } from './auth/passwords.js';
+import type { LoginThrottle } from './auth/throttle.js';
+import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Database } from './db/schema.js';
@@ -13,4 +16,9 @@ export interface Deps {
   readonly log: Logger;
   readonly db: Kysely<Database>;
   readonly database: DatabaseHandle;
+  readonly auth: {
+    readonly passwords: PasswordHasher;
+    readonly tokens: TokenService;
+    readonly throttle: LoginThrottle;
+  };
 }

@@ -35,6 +35,8 @@ export interface Input<Id extends OperationId> {
   /** The caller, when the operation declares security; undefined on public operations. */
   readonly principal: Principal | undefined;
   readonly requestId: string;
+  /** The client's address (honouring TRUST_PROXY_HOPS), e.g. for login throttling. */
+  readonly clientIp: string;
 }
 
 /** Headers set by the HTTP layer for every response; handlers never set them. */

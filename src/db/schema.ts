@@ -28,8 +28,16 @@ export interface UserTable {
   updated_at: Timestamp;
 }
 
+export interface LoginFailureTable {
+  key: string;
+  failures: number;
+  window_started_at: Timestamp;
+  locked_until: Date | null;
+}
+
 export interface Database {
   users: UserTable;
+  login_failures: LoginFailureTable;
 }
 
 export type UserRow = Selectable<UserTable>;

@@ -3,11 +3,21 @@
  * or misspelt operation a compile error; app.ts hands this map to http/.
  */
 import type { HandlerMap } from '../contract/types.js';
+import { login } from './auth.js';
 import { getHealth, getProtected, getReadiness, getRoot } from './system.js';
+import { createUser, deleteUser, getCurrentUser, getUser, listUsers, register, updateUser } from './users.js';
 
 export const handlers: HandlerMap = {
   getRoot,
   getHealth,
   getReadiness,
   getProtected,
+  login,
+  createUser,
+  register,
+  getCurrentUser,
+  listUsers,
+  getUser,
+  updateUser,
+  deleteUser,
 };

@@ -281,6 +281,7 @@ export function createBackend(options: BackendOptions): Backend {
         body: body?.value,
         principal: exchange.principal,
         requestId: exchange.state.requestId,
+        clientIp: exchange.req.ip ?? exchange.req.socket.remoteAddress ?? 'unknown',
       };
     },
   });

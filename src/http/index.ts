@@ -20,7 +20,7 @@ import { corsPolicy, requestContext, requestState } from './middleware.js';
 import { sendProblem, toProblem } from './problem.js';
 
 export interface HttpOptions {
-  readonly config: Pick<Config, 'bodyLimitBytes' | 'corsOrigins' | 'responseValidation'>;
+  readonly config: Pick<Config, 'bodyLimitBytes' | 'corsOrigins' | 'responseValidation' | 'trustProxyHops'>;
   readonly spec: Spec;
   readonly validation: Validation;
   readonly handlers: Readonly<Record<string, AnyHandler>>;
@@ -54,6 +54,7 @@ export function createHttpApp(options: HttpOptions): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', false);
+  app.set('trust proxy', config.trustProxyHops);
   app.use(requestContext(deps.log));
   const cors = corsPolicy(config.corsOrigins);
   if (cors !== undefined) app.use(cors);

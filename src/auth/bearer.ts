@@ -1,0 +1,22 @@
+/**
+ * The `OAuth2PasswordBearer` security scheme: a valid token of an account that
+ * still exists and is active. The account is read on every request, so a
+ * deletion, a deactivation or a role change takes effect on the next one.
+ */
+import { ApiError } from '../contract/errors.js';
+import type { SecurityHandler } from '../contract/types.js';
+import { findUserById } from '../db/repos/users.repo.js';
+import { invalidToken } from './tokens.js';
+
+export const bearerSecurity: SecurityHandler = async ({ headers }, deps) => {
+  const header = headers['authorization'];
+  const value = Array.isArray(header) ? header[0] : header;
+  const found = value === undefined ? null : /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(value);
+  if (found?.[1] === undefined) {
+    throw new ApiError(401, 'This operation needs a bearer token.', { headers: { 'WWW-Authenticate': 'Bearer' } });
+  }
+  const userId = deps.auth.tokens.verify(found[1]);
+  const user = await findUserById(deps.db, userId);
+  if (user === undefined || !user.is_active) throw invalidToken('The account no longer exists or is deactivated.');
+  return { kind: 'user', userId: user.id, role: user.role };
+};

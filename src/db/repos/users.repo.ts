@@ -1,0 +1,68 @@
+/** User queries. The first argument is a Kysely instance or a transaction, so calls compose. */
+import { sql } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, NewUserRow, UserRow, UserRowUpdate } from '../schema.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Postgres unique-violation on one of the users' unique indexes, or undefined. */
+export function uniqueViolation(error: unknown): 'email' | 'username' | undefined {
+  const { code, constraint } = (error ?? {}) as { code?: unknown; constraint?: unknown };
+  if (code !== '23505') return undefined;
+  if (constraint === 'users_email_lower_key') return 'email';
+  if (constraint === 'users_username_lower_key') return 'username';
+  return undefined;
+}
+
+export async function insertUser(db: Db, user: NewUserRow): Promise<UserRow> {
+  return db.insertInto('users').values(user).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findUserById(db: Db, id: number): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Case-insensitive, matching the unique index on lower(email). */
+export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+    .executeTakeFirst();
+}
+
+/** Newest first, with the total over all pages. */
+export async function listUsers(db: Db, skip: number, limit: number): Promise<{ rows: UserRow[]; total: number }> {
+  const [rows, count] = await Promise.all([
+    db.selectFrom('users').selectAll().orderBy('id', 'desc').offset(skip).limit(limit).execute(),
+    db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('total'))
+      .executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(count.total) };
+}
+
+export async function updateUser(db: Db, id: number, changes: UserRowUpdate): Promise<UserRow | undefined> {
+  return db
+    .updateTable('users')
+    .set({ ...changes, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function deleteUser(db: Db, id: number): Promise<boolean> {
+  const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/** Makes the account with this email an admin; false when there is none. */
+export async function promoteToAdmin(db: Db, email: string): Promise<boolean> {
+  const result = await db
+    .updateTable('users')
+    .set({ role: 'admin', updated_at: sql`now()` })
+    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

@@ -1,0 +1,35 @@
+/** Handlers for the `auth` tag: the OAuth2 password grant. */
+import { ApiError } from '../contract/errors.js';
+import type { Input, Reply } from '../contract/types.js';
+import { findUserByEmail, updateUser } from '../db/repos/users.repo.js';
+import type { Deps } from '../deps.js';
+
+const loginFailed = (): ApiError =>
+  new ApiError(401, 'Incorrect email or password', { headers: { 'WWW-Authenticate': 'Bearer' } });
+
+export async function login(input: Input<'login'>, deps: Deps): Promise<Reply<'login'>> {
+  const { username: email, password } = input.body;
+  const { passwords, tokens, throttle } = deps.auth;
+  await throttle.check(email, input.clientIp);
+
+  const user = await findUserByEmail(deps.db, email);
+  // Verified even when there is no such account (against a dummy hash), so both answers take as long.
+  const { ok, needsRehash } = await passwords.verify(user?.password_hash, password);
+  if (user === undefined || !ok || !user.is_active) {
+    await throttle.failed(email, input.clientIp);
+    throw loginFailed();
+  }
+  await throttle.succeeded(email);
+  if (needsRehash) {
+    // Hashed with older parameters: upgrade now that the password is known. Best effort.
+    await updateUser(deps.db, user.id, { password_hash: await passwords.hash(password) }).catch((error: unknown) => {
+      deps.log.warn({ err: error, userId: user.id }, 'password rehash failed');
+    });
+  }
+  const { token, expiresIn } = tokens.issue(user.id);
+  return {
+    status: 200,
+    headers: { 'Cache-Control': 'no-store' },
+    body: { access_token: token, token_type: 'bearer', expires_in: expiresIn },
+  };
+}

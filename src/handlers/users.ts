@@ -1,0 +1,104 @@
+/** Handlers for the `users` tag. Ownership ("self or admin") is decided here; roles come from x-roles. */
+import type { components } from '../../generated/openapi.js';
+import { ApiError, validationError } from '../contract/errors.js';
+import type { Input, Principal, Reply } from '../contract/types.js';
+import * as users from '../db/repos/users.repo.js';
+import type { NewUserRow, UserRow, UserRowUpdate } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+
+type User = components['schemas']['User'];
+
+/** The only way a users row becomes an API object: no hash, timestamps as RFC 3339. */
+export function userRowToUser(row: UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    full_name: row.full_name,
+    age: row.age,
+    username: row.username,
+    phone: row.phone,
+    role: row.role,
+    is_active: row.is_active,
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+/** Maps a unique-index violation to 409; rethrows anything else. */
+function conflict(error: unknown): never {
+  const field = users.uniqueViolation(error);
+  if (field === 'email') throw new ApiError(409, 'Email already registered');
+  if (field === 'username') throw new ApiError(409, 'Username already taken');
+  throw error;
+}
+
+async function create(deps: Deps, row: Omit<NewUserRow, 'password_hash'>, password: string): Promise<Reply<'createUser'>> {
+  const password_hash = await deps.auth.passwords.hash(password);
+  const created = await users.insertUser(deps.db, { ...row, password_hash, role: 'user' }).catch(conflict);
+  return { status: 201, headers: { Location: `/users/${created.id}` }, body: userRowToUser(created) };
+}
+
+export async function createUser(input: Input<'createUser'>, deps: Deps): Promise<Reply<'createUser'>> {
+  const { email, full_name, age, password, username, phone } = input.body;
+  return create(deps, { email, full_name, age, username: username ?? null, phone: phone ?? null }, password);
+}
+
+export async function register(input: Input<'register'>, deps: Deps): Promise<Reply<'register'>> {
+  const { username, email, password, confirm_password, phone } = input.body;
+  if (confirm_password !== password) {
+    throw validationError([{ in: 'body', path: '/confirm_password', message: 'must equal password', keyword: 'const' }]);
+  }
+  return create(deps, { email, full_name: username, age: null, username, phone: phone ?? null }, password);
+}
+
+/** The caller's id; security has run, so there is always one on these operations. */
+function callerOf(principal: Principal | undefined): { id: number; admin: boolean } {
+  if (principal?.userId === undefined) throw new ApiError(401, 'This operation needs a bearer token.');
+  return { id: principal.userId, admin: principal.role === 'admin' };
+}
+
+/** Self or admin; anyone else is told the account does not exist. */
+function ownAccount(principal: Principal | undefined, userId: number): { id: number; admin: boolean } {
+  const caller = callerOf(principal);
+  if (!caller.admin && caller.id !== userId) throw new ApiError(404, 'User not found');
+  return caller;
+}
+
+export async function getCurrentUser(input: Input<'getCurrentUser'>, deps: Deps): Promise<Reply<'getCurrentUser'>> {
+  const row = await users.findUserById(deps.db, callerOf(input.principal).id);
+  if (row === undefined) throw new ApiError(401, 'The account no longer exists.');
+  return { status: 200, body: userRowToUser(row) };
+}
+
+export async function listUsers(input: Input<'listUsers'>, deps: Deps): Promise<Reply<'listUsers'>> {
+  const skip = input.query.skip ?? 0;
+  const limit = input.query.limit ?? 10;
+  const { rows, total } = await users.listUsers(deps.db, skip, limit);
+  return { status: 200, body: { items: rows.map(userRowToUser), total, skip, limit } };
+}
+
+export async function getUser(input: Input<'getUser'>, deps: Deps): Promise<Reply<'getUser'>> {
+  ownAccount(input.principal, input.path.user_id);
+  const row = await users.findUserById(deps.db, input.path.user_id);
+  if (row === undefined) throw new ApiError(404, 'User not found');
+  return { status: 200, body: userRowToUser(row) };
+}
+
+export async function updateUser(input: Input<'updateUser'>, deps: Deps): Promise<Reply<'updateUser'>> {
+  const caller = ownAccount(input.principal, input.path.user_id);
+  const { role, is_active, ...fields } = input.body;
+  if (!caller.admin && (role !== undefined || is_active !== undefined)) {
+    throw new ApiError(403, 'Only an admin may change role or is_active.');
+  }
+  // Only the fields that were sent; exactOptionalPropertyTypes keeps absent ones absent.
+  const changes: UserRowUpdate = { ...fields };
+  if (role !== undefined) changes.role = role;
+  if (is_active !== undefined) changes.is_active = is_active;
+  const row = await users.updateUser(deps.db, input.path.user_id, changes).catch(conflict);
+  if (row === undefined) throw new ApiError(404, 'User not found');
+  return { status: 200, body: userRowToUser(row) };
+}
+
+export async function deleteUser(input: Input<'deleteUser'>, deps: Deps): Promise<Reply<'deleteUser'>> {
+  if (!(await users.deleteUser(deps.db, input.path.user_id))) throw new ApiError(404, 'User not found');
+  return { status: 204 };
+}

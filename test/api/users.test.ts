@@ -1,0 +1,359 @@
+import { expect } from 'chai';
+import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
+import { bearer, countUsers, PASSWORD, postJson, seedUser, tokenFor } from '../helpers/users.js';
+
+interface Problem {
+  status: number;
+  detail?: string;
+  errors?: { in: string; path: string; keyword: string; message: string }[];
+}
+
+const valid = { email: 'ada@example.com', full_name: 'Ada Lovelace', age: 36, password: 'Secret123' };
+
+/** "in path keyword" of each 422 entry. */
+async function violations(res: Response): Promise<string[]> {
+  expect(res.status, 'status').to.equal(422);
+  const body = (await res.json()) as Problem;
+  return (body.errors ?? []).map((e) => `${e.in} ${e.path} ${e.keyword}`);
+}
+
+describe('users', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+  beforeEach(resetDatabase);
+
+  describe('createUser', () => {
+    it('creates a user with role user, a Location and no password in the answer', async () => {
+      const res = await postJson(t, '/users', { ...valid, username: 'ada_l', phone: '+15551234567' });
+      expect(res.status).to.equal(201);
+      const user = (await res.json()) as Record<string, unknown>;
+      expect(res.headers.get('location')).to.equal(`/users/${String(user['id'])}`);
+      expect(user).to.include({
+        email: 'ada@example.com',
+        full_name: 'Ada Lovelace',
+        age: 36,
+        username: 'ada_l',
+        phone: '+15551234567',
+        role: 'user',
+        is_active: true,
+      });
+      expect(user['created_at']).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      expect(Object.keys(user)).to.not.include.members(['password', 'password_hash']);
+      expect(JSON.stringify(user)).to.not.include('argon2');
+    });
+
+    it('stores an argon2id hash with the OWASP parameters, never the password', async () => {
+      await postJson(t, '/users', valid);
+      const { db } = await sharedDatabase();
+      const row = await db.selectFrom('users').select('password_hash').executeTakeFirstOrThrow();
+      expect(row.password_hash).to.match(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      expect(row.password_hash).to.not.include(valid.password);
+    });
+
+    it('answers 409 for an email that is taken in any letter case, and writes nothing', async () => {
+      expect((await postJson(t, '/users', valid)).status).to.equal(201);
+      const res = await postJson(t, '/users', { ...valid, email: 'ADA@Example.COM' });
+      expect(res.status).to.equal(409);
+      expect(await res.json()).to.include({ detail: 'Email already registered' });
+      expect(await countUsers()).to.equal(1);
+    });
+
+    const rules: [string, Record<string, unknown>, string[]][] = [
+      ['an invalid email', { email: 'not-an-email' }, ['body /email format']],
+      ['a look-alike email with a Cyrillic letter', { email: 'аda@example.com' }, ['body /email format']],
+      ['an empty full_name', { full_name: '' }, ['body /full_name minLength']],
+      ['a 101-character full_name', { full_name: 'x'.repeat(101) }, ['body /full_name maxLength']],
+      ['a 10 kB full_name', { full_name: 'x'.repeat(10_000) }, ['body /full_name maxLength']],
+      ['a negative age', { age: -1 }, ['body /age minimum']],
+      ['an age of 121', { age: 121 }, ['body /age maximum']],
+      ['a fractional age', { age: 36.5 }, ['body /age type']],
+      ['an age sent as a string', { age: '36' }, ['body /age type']],
+      ['a 7-character password', { password: 'Secret1' }, ['body /password minLength']],
+      ['a 101-character password', { password: `A1${'x'.repeat(99)}` }, ['body /password maxLength']],
+      ['a password without a digit', { password: 'SecretPass' }, ['body /password pattern']],
+      ['a password without an uppercase letter', { password: 'secret123' }, ['body /password pattern']],
+      ['a bad username', { username: 'a b' }, ['body /username pattern']],
+      ['a bad phone', { phone: '0123' }, ['body /phone pattern']],
+      ['an extra property', { role: 'admin' }, ['body /role additionalProperties']],
+      ['a SQL fragment as email', { email: "x' OR '1'='1" }, ['body /email format']],
+    ];
+    for (const [what, change, expected] of rules) {
+      it(`answers 422 for ${what}, naming the field, and writes nothing`, async () => {
+        const res = await postJson(t, '/users', { ...valid, ...change });
+        expect(await violations(res)).to.deep.equal(expected);
+        expect(await countUsers()).to.equal(0);
+      });
+    }
+
+    it('lists every violation at once', async () => {
+      const res = await postJson(t, '/users', { email: 'x', age: 200 });
+      expect(await violations(res)).to.have.members([
+        'body /email format',
+        'body /age maximum',
+        'body /full_name required',
+        'body /password required',
+      ]);
+    });
+
+    it('stores SQL metacharacters as plain text', async () => {
+      const full_name = "Robert'); DROP TABLE users;--";
+      const res = await postJson(t, '/users', { ...valid, full_name });
+      expect(res.status).to.equal(201);
+      expect(await res.json()).to.include({ full_name });
+      expect(await countUsers()).to.equal(1);
+    });
+  });
+
+  describe('register', () => {
+    const form = {
+      username: 'grace_h',
+      email: 'grace@example.com',
+      password: 'Secret123',
+      confirm_password: 'Secret123',
+      phone: '+15551234567',
+    };
+
+    it('creates the same user resource, with the username as full name', async () => {
+      const res = await postJson(t, '/register', form);
+      expect(res.status).to.equal(201);
+      expect(await res.json()).to.include({
+        username: 'grace_h',
+        email: 'grace@example.com',
+        full_name: 'grace_h',
+        age: null,
+        phone: '+15551234567',
+        role: 'user',
+      });
+    });
+
+    it('answers 422 on /confirm_password when the passwords differ, and writes nothing', async () => {
+      const res = await postJson(t, '/register', { ...form, confirm_password: 'Secret124' });
+      expect(await violations(res)).to.deep.equal(['body /confirm_password const']);
+      expect(await countUsers()).to.equal(0);
+    });
+
+    it('applies the guide rules to username and phone', async () => {
+      expect(await violations(await postJson(t, '/register', { ...form, username: 'ab' }))).to.deep.equal([
+        'body /username pattern',
+      ]);
+      expect(
+        await violations(await postJson(t, '/register', { ...form, username: 'a'.repeat(21) })),
+      ).to.deep.equal(['body /username pattern']);
+      expect(await violations(await postJson(t, '/register', { ...form, phone: '+0123' }))).to.deep.equal([
+        'body /phone pattern',
+      ]);
+    });
+
+    it('answers 409 for a taken email or username', async () => {
+      expect((await postJson(t, '/register', form)).status).to.equal(201);
+      const sameEmail = await postJson(t, '/register', { ...form, username: 'other' });
+      expect(sameEmail.status).to.equal(409);
+      const sameName = await postJson(t, '/register', {
+        ...form,
+        email: 'other@example.com',
+        username: 'GRACE_H',
+      });
+      expect(sameName.status).to.equal(409);
+      expect(await sameName.json()).to.include({ detail: 'Username already taken' });
+    });
+  });
+
+  describe('getCurrentUser', () => {
+    it('answers the caller', async () => {
+      const user = await seedUser({ email: 'me@example.com' });
+      const res = await t.fetch('/users/me', { headers: bearer(tokenFor(t, user.id)) });
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.include({ id: user.id, email: 'me@example.com' });
+    });
+
+    it('answers 401 with a Bearer challenge without a token', async () => {
+      const res = await t.fetch('/users/me');
+      expect(res.status).to.equal(401);
+      expect(res.headers.get('www-authenticate')).to.equal('Bearer');
+    });
+  });
+
+  describe('listUsers', () => {
+    it('pages newest first with the total', async () => {
+      const admin = await seedUser({ role: 'admin' });
+      const others = [await seedUser(), await seedUser(), await seedUser()];
+      const res = await t.fetch('/users?skip=1&limit=2', { headers: bearer(tokenFor(t, admin.id)) });
+      expect(res.status).to.equal(200);
+      const page = (await res.json()) as {
+        items: { id: number }[];
+        total: number;
+        skip: number;
+        limit: number;
+      };
+      expect(page).to.include({ total: 4, skip: 1, limit: 2 });
+      expect(page.items.map((u) => u.id)).to.deep.equal([others[1]?.id, others[0]?.id]);
+    });
+
+    it('defaults to skip 0 and limit 10', async () => {
+      const admin = await seedUser({ role: 'admin' });
+      const res = await t.fetch('/users', { headers: bearer(tokenFor(t, admin.id)) });
+      expect(await res.json()).to.include({ skip: 0, limit: 10, total: 1 });
+    });
+
+    it('answers 422 for a limit outside 1..100 or a negative skip', async () => {
+      const admin = await seedUser({ role: 'admin' });
+      const headers = bearer(tokenFor(t, admin.id));
+      expect(await violations(await t.fetch('/users?limit=0', { headers }))).to.deep.equal([
+        'query /limit minimum',
+      ]);
+      expect(await violations(await t.fetch('/users?limit=101', { headers }))).to.deep.equal([
+        'query /limit maximum',
+      ]);
+      expect(await violations(await t.fetch('/users?skip=-1', { headers }))).to.deep.equal([
+        'query /skip minimum',
+      ]);
+    });
+
+    it('is for admins only: 403 for a user', async () => {
+      const user = await seedUser();
+      expect((await t.fetch('/users', { headers: bearer(tokenFor(t, user.id)) })).status).to.equal(403);
+    });
+  });
+
+  describe('getUser', () => {
+    it('answers your own account and, for an admin, any account', async () => {
+      const user = await seedUser();
+      const admin = await seedUser({ role: 'admin' });
+      expect((await t.fetch(`/users/${user.id}`, { headers: bearer(tokenFor(t, user.id)) })).status).to.equal(
+        200,
+      );
+      const res = await t.fetch(`/users/${user.id}`, { headers: bearer(tokenFor(t, admin.id)) });
+      expect(await res.json()).to.include({ id: user.id });
+    });
+
+    it("answers 404 for someone else's account, as if it did not exist", async () => {
+      const user = await seedUser();
+      const other = await seedUser();
+      const res = await t.fetch(`/users/${other.id}`, { headers: bearer(tokenFor(t, user.id)) });
+      expect(res.status).to.equal(404);
+      expect(await res.json()).to.include({ detail: 'User not found' });
+    });
+
+    it('answers 404 for a missing account and 422 for an id that is not a positive integer', async () => {
+      const admin = await seedUser({ role: 'admin' });
+      const headers = bearer(tokenFor(t, admin.id));
+      expect((await t.fetch('/users/999999', { headers })).status).to.equal(404);
+      expect(await violations(await t.fetch('/users/abc', { headers }))).to.deep.equal([
+        'path /user_id type',
+      ]);
+      expect(await violations(await t.fetch('/users/0', { headers }))).to.deep.equal([
+        'path /user_id minimum',
+      ]);
+      expect(await violations(await t.fetch("/users/1'%20OR%201=1", { headers }))).to.deep.equal([
+        'path /user_id type',
+      ]);
+    });
+  });
+
+  describe('updateUser', () => {
+    const patch = (id: number, body: unknown, token: string): Promise<Response> =>
+      t.fetch(`/users/${id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', ...bearer(token) },
+        body: JSON.stringify(body),
+      });
+
+    it('changes only the fields sent', async () => {
+      const user = await seedUser({ email: 'keep@example.com', full_name: 'Old Name' });
+      const res = await patch(user.id, { full_name: 'New Name' }, tokenFor(t, user.id));
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.include({ full_name: 'New Name', email: 'keep@example.com', age: 30 });
+    });
+
+    it('answers 403 when a non-admin sends role or is_active, and changes nothing', async () => {
+      const user = await seedUser({ full_name: 'Same' });
+      const token = tokenFor(t, user.id);
+      expect((await patch(user.id, { role: 'admin', full_name: 'Other' }, token)).status).to.equal(403);
+      expect((await patch(user.id, { is_active: false }, token)).status).to.equal(403);
+      const me = (await (await t.fetch('/users/me', { headers: bearer(token) })).json()) as Record<
+        string,
+        unknown
+      >;
+      expect(me).to.include({ role: 'user', full_name: 'Same', is_active: true });
+    });
+
+    it('lets an admin change role and is_active', async () => {
+      const user = await seedUser();
+      const admin = await seedUser({ role: 'admin' });
+      const res = await patch(user.id, { role: 'guest', is_active: false }, tokenFor(t, admin.id));
+      expect(await res.json()).to.include({ role: 'guest', is_active: false });
+    });
+
+    it('answers 409 for an email another account has', async () => {
+      await seedUser({ email: 'taken@example.com' });
+      const user = await seedUser();
+      const res = await patch(user.id, { email: 'Taken@example.com' }, tokenFor(t, user.id));
+      expect(res.status).to.equal(409);
+    });
+
+    it('answers 422 for an empty change and for an extra property', async () => {
+      const user = await seedUser();
+      const token = tokenFor(t, user.id);
+      expect(await violations(await patch(user.id, {}, token))).to.deep.equal(['body  minProperties']);
+      expect(await violations(await patch(user.id, { password_hash: 'x' }, token))).to.deep.equal([
+        'body /password_hash additionalProperties',
+      ]);
+    });
+
+    it("answers 404 for someone else's account", async () => {
+      const user = await seedUser();
+      const other = await seedUser({ full_name: 'Untouched' });
+      expect((await patch(other.id, { full_name: 'Hacked' }, tokenFor(t, user.id))).status).to.equal(404);
+      const { db } = await sharedDatabase();
+      const row = await db
+        .selectFrom('users')
+        .select('full_name')
+        .where('id', '=', other.id)
+        .executeTakeFirst();
+      expect(row?.full_name).to.equal('Untouched');
+    });
+  });
+
+  describe('deleteUser', () => {
+    it('deletes (204), then answers 404; the deleted account’s token stops working', async () => {
+      const admin = await seedUser({ role: 'admin' });
+      const user = await seedUser();
+      const userToken = tokenFor(t, user.id);
+      const headers = bearer(tokenFor(t, admin.id));
+      const res = await t.fetch(`/users/${user.id}`, { method: 'DELETE', headers });
+      expect(res.status).to.equal(204);
+      expect(await res.text()).to.equal('');
+      expect((await t.fetch(`/users/${user.id}`, { method: 'DELETE', headers })).status).to.equal(404);
+      const me = await t.fetch('/users/me', { headers: bearer(userToken) });
+      expect(me.status).to.equal(401);
+      expect(me.headers.get('www-authenticate')).to.match(/^Bearer error="invalid_token"/);
+    });
+
+    it('is for admins only', async () => {
+      const user = await seedUser();
+      const res = await t.fetch(`/users/${user.id}`, {
+        method: 'DELETE',
+        headers: bearer(tokenFor(t, user.id)),
+      });
+      expect(res.status).to.equal(403);
+      expect(await countUsers()).to.equal(1);
+    });
+  });
+
+  it('accepts the seeded password through the real login', async () => {
+    const user = await seedUser({ email: 'seeded@example.com' });
+    const res = await t.fetch('/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `username=seeded%40example.com&password=${PASSWORD}`,
+    });
+    expect(res.status).to.equal(200);
+    expect(user.id).to.be.a('number');
+  });
+});
