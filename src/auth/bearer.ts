@@ -13,10 +13,13 @@ export const bearerSecurity: SecurityHandler = async ({ headers }, deps) => {
   const value = Array.isArray(header) ? header[0] : header;
   const found = value === undefined ? null : /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(value);
   if (found?.[1] === undefined) {
-    throw new ApiError(401, 'This operation needs a bearer token.', { headers: { 'WWW-Authenticate': 'Bearer' } });
+    throw new ApiError(401, 'This operation needs a bearer token.', {
+      headers: { 'WWW-Authenticate': 'Bearer' },
+    });
   }
   const userId = deps.auth.tokens.verify(found[1]);
   const user = await findUserById(deps.db, userId);
-  if (user === undefined || !user.is_active) throw invalidToken('The account no longer exists or is deactivated.');
+  if (user === undefined || !user.is_active)
+    throw invalidToken('The account no longer exists or is deactivated.');
   return { kind: 'user', userId: user.id, role: user.role };
 };

@@ -18,11 +18,15 @@ export interface TokenService {
 /** 401 with `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3.1). */
 export function invalidToken(detail: string): ApiError {
   return new ApiError(401, detail, {
-    headers: { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${detail.replace(/"/g, "'")}"` },
+    headers: {
+      'WWW-Authenticate': `Bearer error="invalid_token", error_description="${detail.replace(/"/g, "'")}"`,
+    },
   });
 }
 
-export function createTokenService(config: Pick<Config, 'jwtSecret' | 'jwtIssuer' | 'jwtAudience' | 'jwtTtlSeconds'>): TokenService {
+export function createTokenService(
+  config: Pick<Config, 'jwtSecret' | 'jwtIssuer' | 'jwtAudience' | 'jwtTtlSeconds'>,
+): TokenService {
   return {
     issue(userId) {
       const token = jwt.sign({}, config.jwtSecret, {
@@ -45,10 +49,17 @@ export function createTokenService(config: Pick<Config, 'jwtSecret' | 'jwtIssuer
         });
       } catch (error) {
         const name = (error as { name?: unknown }).name;
-        throw invalidToken(name === 'TokenExpiredError' ? 'The token has expired.' : 'The token is not valid.');
+        throw invalidToken(
+          name === 'TokenExpiredError' ? 'The token has expired.' : 'The token is not valid.',
+        );
       }
       const sub = typeof payload === 'string' ? undefined : payload.sub;
-      if (sub === undefined || !/^[1-9]\d{0,15}$/.test(sub) || typeof payload !== 'object' || payload.exp === undefined) {
+      if (
+        sub === undefined ||
+        !/^[1-9]\d{0,15}$/.test(sub) ||
+        typeof payload !== 'object' ||
+        payload.exp === undefined
+      ) {
         throw invalidToken('The token is not valid.');
       }
       return Number(sub);

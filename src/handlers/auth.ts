@@ -22,9 +22,11 @@ export async function login(input: Input<'login'>, deps: Deps): Promise<Reply<'l
   await throttle.succeeded(email);
   if (needsRehash) {
     // Hashed with older parameters: upgrade now that the password is known. Best effort.
-    await updateUser(deps.db, user.id, { password_hash: await passwords.hash(password) }).catch((error: unknown) => {
-      deps.log.warn({ err: error, userId: user.id }, 'password rehash failed');
-    });
+    await updateUser(deps.db, user.id, { password_hash: await passwords.hash(password) }).catch(
+      (error: unknown) => {
+        deps.log.warn({ err: error, userId: user.id }, 'password rehash failed');
+      },
+    );
   }
   const { token, expiresIn } = tokens.issue(user.id);
   return {

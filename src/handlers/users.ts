@@ -31,7 +31,11 @@ function conflict(error: unknown): never {
   throw error;
 }
 
-async function create(deps: Deps, row: Omit<NewUserRow, 'password_hash'>, password: string): Promise<Reply<'createUser'>> {
+async function create(
+  deps: Deps,
+  row: Omit<NewUserRow, 'password_hash'>,
+  password: string,
+): Promise<Reply<'createUser'>> {
   const password_hash = await deps.auth.passwords.hash(password);
   const created = await users.insertUser(deps.db, { ...row, password_hash, role: 'user' }).catch(conflict);
   return { status: 201, headers: { Location: `/users/${created.id}` }, body: userRowToUser(created) };
@@ -45,7 +49,9 @@ export async function createUser(input: Input<'createUser'>, deps: Deps): Promis
 export async function register(input: Input<'register'>, deps: Deps): Promise<Reply<'register'>> {
   const { username, email, password, confirm_password, phone } = input.body;
   if (confirm_password !== password) {
-    throw validationError([{ in: 'body', path: '/confirm_password', message: 'must equal password', keyword: 'const' }]);
+    throw validationError([
+      { in: 'body', path: '/confirm_password', message: 'must equal password', keyword: 'const' },
+    ]);
   }
   return create(deps, { email, full_name: username, age: null, username, phone: phone ?? null }, password);
 }
@@ -63,7 +69,10 @@ function ownAccount(principal: Principal | undefined, userId: number): { id: num
   return caller;
 }
 
-export async function getCurrentUser(input: Input<'getCurrentUser'>, deps: Deps): Promise<Reply<'getCurrentUser'>> {
+export async function getCurrentUser(
+  input: Input<'getCurrentUser'>,
+  deps: Deps,
+): Promise<Reply<'getCurrentUser'>> {
   const row = await users.findUserById(deps.db, callerOf(input.principal).id);
   if (row === undefined) throw new ApiError(401, 'The account no longer exists.');
   return { status: 200, body: userRowToUser(row) };

@@ -32,7 +32,11 @@ export async function findUserByEmail(db: Db, email: string): Promise<UserRow | 
 }
 
 /** Newest first, with the total over all pages. */
-export async function listUsers(db: Db, skip: number, limit: number): Promise<{ rows: UserRow[]; total: number }> {
+export async function listUsers(
+  db: Db,
+  skip: number,
+  limit: number,
+): Promise<{ rows: UserRow[]; total: number }> {
   const [rows, count] = await Promise.all([
     db.selectFrom('users').selectAll().orderBy('id', 'desc').offset(skip).limit(limit).execute(),
     db
