@@ -27,11 +27,15 @@ export interface ParameterSpec {
   readonly schemaPointer: string;
   /** The schema itself with `$ref`s at its top followed, for type coercion. */
   readonly schema: Readonly<Record<string, unknown>>;
+  /** The parameter's example (its `example`, its first `examples` entry, or its schema's), if any. */
+  readonly example: unknown;
 }
 
 export interface MediaSpec {
   readonly schemaPointer: string | undefined;
   readonly encoding: Readonly<Record<string, unknown>> | undefined;
+  /** The media type's `example` or the value of its first `examples` entry, if any. */
+  readonly example: unknown;
 }
 
 export interface ResponseSpec {
@@ -99,6 +103,16 @@ function resolve(
   return { node, pointer: at };
 }
 
+/** `example`, else the value of the first entry of `examples` (following `$ref`s). */
+function exampleOf(document: OpenApiDocument, holder: Record<string, unknown>, pointer: string): unknown {
+  if (holder['example'] !== undefined) return holder['example'];
+  const examples = holder['examples'];
+  if (!isObject(examples)) return undefined;
+  const [name, first] = Object.entries(examples)[0] ?? [];
+  if (name === undefined) return undefined;
+  return resolve(document, first, `${pointer}/examples/${escapePointer(name)}`).node['value'];
+}
+
 function mediaMap(
   document: OpenApiDocument,
   content: unknown,
@@ -112,6 +126,7 @@ function mediaMap(
     media.set(type.toLowerCase(), {
       schemaPointer: object['schema'] === undefined ? undefined : `${at}/schema`,
       encoding: isObject(object['encoding']) ? object['encoding'] : undefined,
+      example: exampleOf(document, object, at),
     });
   }
   return media;
@@ -145,6 +160,7 @@ function parameterSpecs(
         required: node['required'] === true || location === 'path',
         schemaPointer,
         schema,
+        example: exampleOf(document, node, pointer) ?? schema['example'],
       });
     });
   }

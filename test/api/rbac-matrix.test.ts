@@ -1,0 +1,93 @@
+/**
+ * The RBAC matrix, generated from the contract: every operation × every kind
+ * of caller, with the outcome its `security`, `x-roles` and `x-owner-param`
+ * declare. A new operation in openapi.yaml adds its rows here by itself; its
+ * request is built from the contract's examples.
+ */
+import { expect } from 'chai';
+import { loadSpec } from '../../src/contract/spec.js';
+import type { OperationSpec } from '../../src/contract/spec.js';
+import { resetDatabase, startApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
+import { bearer, seedUser, tokenFor } from '../helpers/users.js';
+
+const ACTORS = ['anonymous', 'guest', 'user', 'owner', 'admin'] as const;
+type Actor = (typeof ACTORS)[number];
+type Outcome = 'success' | 401 | 403 | 404;
+
+/** The account the examples log in as and own: `owner` in the matrix. */
+const OWNER_EMAIL = 'ada@example.com';
+
+/** What the contract says this caller gets. */
+function declaredOutcome(operation: OperationSpec, actor: Actor): Outcome {
+  if (operation.security.length === 0) return 'success';
+  const bearerAllowed = operation.security.some((requirement) => 'OAuth2PasswordBearer' in requirement);
+  if (!bearerAllowed || actor === 'anonymous') return 401;
+  const role = actor === 'owner' ? 'user' : actor;
+  if (operation.roles !== undefined && !operation.roles.includes(role)) return 403;
+  if (operation.raw['x-owner-param'] !== undefined && actor !== 'owner' && actor !== 'admin') return 404;
+  return 'success';
+}
+
+/** A request for the operation from its examples; the owner parameter names the owner's resource. */
+function requestFor(operation: OperationSpec, ownerId: number): { path: string; init: RequestInit } {
+  const ownerParam = operation.raw['x-owner-param'];
+  let path = operation.path;
+  const query = new URLSearchParams();
+  for (const parameter of operation.parameters) {
+    const value = parameter.name === ownerParam ? ownerId : parameter.example;
+    if (parameter.in === 'path')
+      path = path.replace(`{${parameter.name}}`, encodeURIComponent(String(value)));
+    if (parameter.in === 'query' && parameter.required) query.set(parameter.name, String(value));
+  }
+  const init: RequestInit = { method: operation.method.toUpperCase(), headers: {} };
+  const [mediaType, media] = [...(operation.requestBody?.content ?? [])][0] ?? [];
+  if (mediaType !== undefined && media !== undefined) {
+    expect(media.example, `${operation.operationId} needs a request body example`).to.not.equal(undefined);
+    init.headers = { 'content-type': mediaType };
+    init.body =
+      mediaType === 'application/x-www-form-urlencoded'
+        ? new URLSearchParams(media.example as Record<string, string>).toString()
+        : JSON.stringify(media.example);
+  }
+  const search = query.toString();
+  return { path: search === '' ? path : `${path}?${search}`, init };
+}
+
+describe('RBAC matrix (from openapi.yaml)', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  for (const operation of loadSpec().operations) {
+    describe(`${operation.operationId} (${operation.method.toUpperCase()} ${operation.path})`, () => {
+      for (const actor of ACTORS) {
+        const outcome = declaredOutcome(operation, actor);
+        it(`${actor} → ${outcome === 'success' ? '2xx' : outcome}`, async () => {
+          await resetDatabase();
+          const accounts = {
+            admin: await seedUser({ role: 'admin' }),
+            guest: await seedUser({ role: 'guest' }),
+            user: await seedUser({ role: 'user' }),
+            owner: await seedUser({ role: 'user', email: OWNER_EMAIL }),
+          };
+          const { path, init } = requestFor(operation, accounts.owner.id);
+          if (actor !== 'anonymous') {
+            init.headers = {
+              ...(init.headers as Record<string, string>),
+              ...bearer(tokenFor(t, accounts[actor].id)),
+            };
+          }
+          const res = await t.fetch(path, init);
+          const body = await res.text();
+          if (outcome === 'success') expect(res.status, body).to.be.within(200, 299);
+          else expect(res.status, body).to.equal(outcome);
+        });
+      }
+    });
+  }
+});
