@@ -206,6 +206,135 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
+    "/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Browse the catalogue
+         * @description Newest first. `q` matches name or description, case-insensitively.
+         */
+        get: operations["listItems"];
+        put?: never;
+        /**
+         * Put an item on sale
+         * @description The caller becomes the item's owner.
+         */
+        post: operations["createItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/items/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The item's id.
+                 * @example 1
+                 */
+                item_id: components["parameters"]["ItemId"];
+            };
+            cookie?: never;
+        };
+        /** Read an item */
+        get: operations["getItem"];
+        put?: never;
+        post?: never;
+        /**
+         * Take an item off sale
+         * @description The owner or an admin; anyone else gets 404. Orders that contain it keep their lines.
+         */
+        delete: operations["deleteItem"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an item
+         * @description Only the fields sent change. The owner or an admin; anyone else gets 404. Orders already placed keep their prices.
+         */
+        patch: operations["updateItem"];
+        trace?: never;
+    };
+    "/users/{user_id}/items/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read one of a user's items
+         * @description The guide's path-and-query example. 404 unless the item belongs to that
+         *     user and, when `q` is given, matches it (name or description,
+         *     case-insensitively). `short=true` leaves out the description.
+         */
+        get: operations["getUserItem"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List orders
+         * @description Your own orders, newest first. Admins see everyone's and may filter by `user_id`; anyone else filtering on another user gets 403.
+         */
+        get: operations["listOrders"];
+        put?: never;
+        /**
+         * Place an order
+         * @description The caller is the buyer (the guide takes `user_id` from the body, which
+         *     lets anyone order as anyone). Prices and tax rates are copied from the
+         *     catalogue into the order's lines in one transaction; an unknown item is
+         *     a 422 on that line and nothing is written. `total` is
+         *     Σ price × (1 + tax) × quantity, rounded half-up to cents.
+         *
+         *     Send an `Idempotency-Key` to retry safely: a retry with the same key and
+         *     body answers the first response (with `Idempotent-Replayed: true`)
+         *     without placing a second order; the same key with another body is 409.
+         */
+        post: operations["createOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read an order with its lines
+         * @description The buyer or an admin; anyone else gets 404.
+         */
+        get: operations["getOrder"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -473,6 +602,231 @@ export interface components {
              */
             expires_in: number;
         };
+        /**
+         * @description An amount in the shop's currency, exact to the cent.
+         * @example 59.9
+         */
+        Money: number;
+        /**
+         * @description A tax rate as a fraction (0.1 is 10 %), at most four decimals.
+         * @example 0.1
+         */
+        TaxRate: number;
+        /**
+         * @description The item's name.
+         * @example Keyboard
+         */
+        ItemName: string;
+        /**
+         * @description What the item is.
+         * @example A mechanical keyboard
+         */
+        ItemDescription: string;
+        /** @description An item of the catalogue. */
+        Item: {
+            /**
+             * Format: int64
+             * @description The item's id.
+             * @example 1
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The id of the user who sells it.
+             * @example 1
+             */
+            owner_id: number;
+            name: components["schemas"]["ItemName"];
+            /** @description What the item is, when given. */
+            description: components["schemas"]["ItemDescription"] | null;
+            price: components["schemas"]["Money"];
+            /** @description The tax rate, when the item is taxed. */
+            tax: components["schemas"]["TaxRate"] | null;
+            /**
+             * Format: date-time
+             * @description When it was put on sale (UTC).
+             * @example 2026-11-28T09:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it last changed (UTC).
+             * @example 2026-11-28T09:30:00Z
+             */
+            updated_at: string;
+        };
+        /** @description An item without its description (`short=true`). */
+        ItemShort: {
+            /**
+             * Format: int64
+             * @description The item's id.
+             * @example 1
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The id of the user who sells it.
+             * @example 1
+             */
+            owner_id: number;
+            name: components["schemas"]["ItemName"];
+            price: components["schemas"]["Money"];
+            /** @description The tax rate, when the item is taxed. */
+            tax: components["schemas"]["TaxRate"] | null;
+            /**
+             * Format: date-time
+             * @description When it was put on sale (UTC).
+             * @example 2026-11-28T09:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it last changed (UTC).
+             * @example 2026-11-28T09:30:00Z
+             */
+            updated_at: string;
+        };
+        /** @description A new item (the guide's Item). */
+        ItemCreate: {
+            name: components["schemas"]["ItemName"];
+            description?: components["schemas"]["ItemDescription"];
+            price: components["schemas"]["Money"];
+            tax?: components["schemas"]["TaxRate"];
+        };
+        /** @description The fields to change; `null` clears `description` or `tax`. */
+        ItemUpdate: {
+            name?: components["schemas"]["ItemName"];
+            /** @description A new description, or null to remove it. */
+            description?: components["schemas"]["ItemDescription"] | null;
+            price?: components["schemas"]["Money"];
+            /** @description A new tax rate, or null for none. */
+            tax?: components["schemas"]["TaxRate"] | null;
+        };
+        /** @description One page of items. */
+        ItemPage: {
+            /** @description The items on this page. */
+            items: components["schemas"]["Item"][];
+        } & components["schemas"]["PageMeta"];
+        /** @description One line of a new order. */
+        OrderLineInput: {
+            /**
+             * Format: int64
+             * @description The catalogue item to buy.
+             * @example 1
+             */
+            item_id: number;
+            /**
+             * @description How many.
+             * @example 2
+             */
+            quantity: number;
+        };
+        /** @description A new order; the buyer is the caller. */
+        OrderCreate: {
+            /** @description The lines, 1 to 100. */
+            items: components["schemas"]["OrderLineInput"][];
+            /**
+             * @description Where to ship.
+             * @example 1 Analytical Way, London
+             */
+            shipping_address: string;
+        };
+        /** @description A line of an order, with the price and tax copied from the catalogue when it was placed. */
+        OrderLine: {
+            /**
+             * @description The catalogue item, or null once it has been deleted.
+             * @example 1
+             */
+            item_id: number | null;
+            name: components["schemas"]["ItemName"];
+            unit_price: components["schemas"]["Money"];
+            /** @description The tax rate at the time of the order. */
+            tax: components["schemas"]["TaxRate"] | null;
+            /**
+             * @description How many.
+             * @example 2
+             */
+            quantity: number;
+            /**
+             * @description unit_price × (1 + tax) × quantity, rounded half-up to cents.
+             * @example 131.78
+             */
+            line_total: number;
+        };
+        /** @description An order with its lines. */
+        Order: {
+            /**
+             * Format: int64
+             * @description The order's id.
+             * @example 1
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The buyer.
+             * @example 1
+             */
+            user_id: number;
+            /**
+             * @description Where to ship.
+             * @example 1 Analytical Way, London
+             */
+            shipping_address: string;
+            /**
+             * @description Σ unit_price × (1 + tax) × quantity over the lines, rounded half-up to cents.
+             * @example 131.78
+             */
+            total: number;
+            /**
+             * Format: date-time
+             * @description When it was placed (UTC).
+             * @example 2026-11-28T09:30:00Z
+             */
+            created_at: string;
+            /** @description The lines, in the order they were sent. */
+            lines: components["schemas"]["OrderLine"][];
+        };
+        /** @description An order without its lines. */
+        OrderSummary: {
+            /**
+             * Format: int64
+             * @description The order's id.
+             * @example 1
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The buyer.
+             * @example 1
+             */
+            user_id: number;
+            /**
+             * @description Where to ship.
+             * @example 1 Analytical Way, London
+             */
+            shipping_address: string;
+            /**
+             * @description The order's total.
+             * @example 131.78
+             */
+            total: number;
+            /**
+             * @description How many lines it has.
+             * @example 1
+             */
+            line_count: number;
+            /**
+             * Format: date-time
+             * @description When it was placed (UTC).
+             * @example 2026-11-28T09:30:00Z
+             */
+            created_at: string;
+        };
+        /** @description One page of orders. */
+        OrderPage: {
+            /** @description The orders on this page. */
+            items: components["schemas"]["OrderSummary"][];
+        } & components["schemas"]["PageMeta"];
         /** @description The paging envelope that every list answer shares; each list adds its own `items`. */
         PageMeta: {
             /**
@@ -493,6 +847,28 @@ export interface components {
         };
     };
     responses: {
+        /** @description The item. */
+        ItemFound: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Item"];
+            };
+        };
+        /** @description This Idempotency-Key was already used with a different request. */
+        IdempotencyConflict: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The account was created. */
         UserCreated: {
             headers: {
@@ -668,6 +1044,21 @@ export interface components {
          * @example 1
          */
         UserId: number;
+        /**
+         * @description The item's id.
+         * @example 1
+         */
+        ItemId: number;
+        /**
+         * @description Text to find in the name or description, case-insensitively.
+         * @example keyboard
+         */
+        ItemSearch: string;
+        /**
+         * @description A unique key per intended order (for example a UUID); retries with it never place a second order. Kept for 24 hours by default.
+         * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+         */
+        IdempotencyKey: string;
     };
     requestBodies: never;
     headers: {
@@ -696,6 +1087,11 @@ export interface components {
          * @example no-store
          */
         CacheControlNoStore: "no-store";
+        /**
+         * @description `true` when the answer is the stored first response to this `Idempotency-Key`, `false` when the order was placed now.
+         * @example false
+         */
+        IdempotentReplayed: "true" | "false";
         /**
          * @description Seconds to wait before trying again.
          * @example 30
@@ -1010,6 +1406,325 @@ export interface operations {
             409: components["responses"]["EmailTaken"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listItems: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many entries to skip from the start of the list.
+                 * @example 0
+                 */
+                skip?: components["parameters"]["Skip"];
+                /**
+                 * @description The largest number of entries to return.
+                 * @example 10
+                 */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Text to find in the name or description, case-insensitively.
+                 * @example keyboard
+                 */
+                q?: components["parameters"]["ItemSearch"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of items. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemPage"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemCreate"];
+            };
+        };
+        responses: {
+            /** @description The item was created. */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Item"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The item's id.
+                 * @example 1
+                 */
+                item_id: components["parameters"]["ItemId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["ItemFound"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The item's id.
+                 * @example 1
+                 */
+                item_id: components["parameters"]["ItemId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The item's id.
+                 * @example 1
+                 */
+                item_id: components["parameters"]["ItemId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemUpdate"];
+            };
+        };
+        responses: {
+            200: components["responses"]["ItemFound"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getUserItem: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only answer when the item matches this text.
+                 * @example keyboard
+                 */
+                q?: string;
+                /**
+                 * @description Leave out the description.
+                 * @example false
+                 */
+                short?: boolean;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example 1
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The item's id.
+                 * @example 1
+                 */
+                item_id: components["parameters"]["ItemId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item, with or without its description. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Item"] | components["schemas"]["ItemShort"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listOrders: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many entries to skip from the start of the list.
+                 * @example 0
+                 */
+                skip?: components["parameters"]["Skip"];
+                /**
+                 * @description The largest number of entries to return.
+                 * @example 10
+                 */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only this user's orders.
+                 * @example 1
+                 */
+                user_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of orders, without their lines. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key per intended order (for example a UUID); retries with it never place a second order. Kept for 24 hours by default.
+                 * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderCreate"];
+            };
+        };
+        responses: {
+            /** @description The order was placed (or, for a replayed key, had been). */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["IdempotencyConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getOrder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The order's id.
+                 * @example 1
+                 */
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
         };

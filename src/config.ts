@@ -41,6 +41,8 @@ export interface Config {
   readonly adminEmail: string | undefined;
   /** Trust X-Forwarded-For from this many proxy hops in front of the server (0: none). */
   readonly trustProxyHops: number;
+  /** How long an Idempotency-Key and its stored response are kept. */
+  readonly idempotencyTtlSeconds: number;
   readonly shutdownTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
@@ -170,6 +172,7 @@ export function loadConfig(env: Env): Config {
     },
     adminEmail: optional(env, 'ADMIN_EMAIL')?.toLowerCase(),
     trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
+    idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 24 * 3600, 1, 30 * 24 * 3600),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
     headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 0, 600_000),

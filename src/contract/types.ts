@@ -45,13 +45,14 @@ type KnownKeys<T> = { [K in keyof T as string extends K ? never : number extends
 type DeclaredHeaders<R> = R extends { headers: infer H }
   ? Omit<KnownKeys<H>, LayerHeader>
   : Record<string, never>;
+/** Header values as strings, keeping each header's optionality (homomorphic over D). */
+type HeaderValues<D> = { readonly [K in keyof D]: string };
+type RequiredKeys<D> = { [K in keyof D]-?: undefined extends D[K] ? never : K }[keyof D];
 type HeaderPart<R> = keyof DeclaredHeaders<R> extends never
   ? { readonly headers?: Readonly<Record<string, string>> }
-  : {
-      readonly headers: { readonly [K in keyof DeclaredHeaders<R>]: string } & Readonly<
-        Record<string, string>
-      >;
-    };
+  : [RequiredKeys<DeclaredHeaders<R>>] extends [never]
+    ? { readonly headers?: HeaderValues<DeclaredHeaders<R>> & Readonly<Record<string, string>> }
+    : { readonly headers: HeaderValues<DeclaredHeaders<R>> & Readonly<Record<string, string>> };
 
 type BodyPart<R> = R extends { content: infer C }
   ? { readonly body: C[keyof C]; readonly contentType?: keyof C & string }

@@ -55,6 +55,42 @@ function extensionKeywords(value: unknown, found = new Set<string>()): Set<strin
   return found;
 }
 
+/** The decimal digits of a finite number's shortest representation, scaled to `places` decimals; undefined if it has more. */
+function scaled(value: number, places: number): bigint | undefined {
+  const [mantissa = '0', exponent = '0'] = Math.abs(value).toString().toLowerCase().split('e');
+  const [whole = '0', fraction = ''] = mantissa.split('.');
+  const shift = places + Number(exponent);
+  const digits = whole + fraction;
+  const decimals = fraction.length;
+  if (decimals > shift) {
+    const dropped = digits.slice(digits.length - (decimals - shift));
+    if (/[^0]/.test(dropped)) return undefined;
+    return BigInt(digits.slice(0, digits.length - (decimals - shift)) || '0');
+  }
+  return BigInt(digits) * 10n ** BigInt(shift - decimals);
+}
+
+/**
+ * `multipleOf` with exact decimal arithmetic: Ajv's float division says 19.99
+ * is not a multiple of 0.01. Money in the contract relies on this.
+ */
+function addExactMultipleOf(ajv: Ajv2020): void {
+  ajv.removeKeyword('multipleOf');
+  ajv.addKeyword({
+    keyword: 'multipleOf',
+    type: 'number',
+    schemaType: 'number',
+    error: { message: ({ schema }) => `must be multiple of ${String(schema)}` },
+    validate: (divisor: number, value: number) => {
+      if (!Number.isFinite(value)) return false;
+      const places = Math.max(0, (divisor.toString().split('.')[1] ?? '').length);
+      const d = scaled(divisor, places);
+      const v = scaled(value, places);
+      return d !== undefined && d !== 0n && v !== undefined && v % d === 0n;
+    },
+  });
+}
+
 function addOpenApiFormats(ajv: Ajv2020): void {
   ajv.addFormat('int32', {
     type: 'number',
@@ -81,6 +117,7 @@ export function createValidation(spec: Spec): Validation {
   });
   addFormats(ajv);
   addOpenApiFormats(ajv);
+  addExactMultipleOf(ajv);
   ajv.addVocabulary([...OPENAPI_SCHEMA_KEYWORDS, ...DOCUMENT_MEMBERS, ...extensionKeywords(spec.document)]);
   // Only the members that hold schemas; Ajv compiles the root too when it resolves a `$ref` into it.
   const root = { components: spec.document.components ?? {}, paths: spec.document.paths ?? {} };

@@ -35,10 +35,61 @@ export interface LoginFailureTable {
   locked_until: Date | null;
 }
 
+/** numeric columns: read as exact decimal strings ("59.90"), written as strings or numbers. */
+export type Numeric = ColumnType<string, string | number, string | number>;
+
+export interface ItemTable {
+  id: Generated<number>;
+  owner_id: number;
+  name: string;
+  description: string | null;
+  price: Numeric;
+  tax: ColumnType<string | null, string | number | null | undefined, string | number | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OrderTable {
+  id: Generated<number>;
+  user_id: number;
+  shipping_address: string;
+  total: Numeric;
+  created_at: Timestamp;
+}
+
+export interface OrderLineTable {
+  order_id: number;
+  line_no: number;
+  item_id: number | null;
+  name: string;
+  unit_price: Numeric;
+  tax: string | null;
+  quantity: number;
+  line_total: Numeric;
+}
+
+export interface IdempotencyKeyTable {
+  user_id: number;
+  key: string;
+  request_hash: string;
+  status: number | null;
+  response: ColumnType<unknown, string | null, string | null>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   users: UserTable;
   login_failures: LoginFailureTable;
+  items: ItemTable;
+  orders: OrderTable;
+  order_lines: OrderLineTable;
+  idempotency_keys: IdempotencyKeyTable;
 }
+
+export type ItemRow = Selectable<ItemTable>;
+export type OrderRow = Selectable<OrderTable>;
+export type OrderLineRow = Selectable<OrderLineTable>;
 
 export type UserRow = Selectable<UserTable>;
 export type NewUserRow = Insertable<UserTable>;

@@ -4,6 +4,8 @@
  */
 import type { HandlerMap } from '../contract/types.js';
 import { login } from './auth.js';
+import { createItem, deleteItem, getItem, getUserItem, listItems, updateItem } from './items.js';
+import { createOrder, getOrder, listOrders } from './orders.js';
 import { getHealth, getProtected, getReadiness, getRoot } from './system.js';
 import { createUser, deleteUser, getCurrentUser, getUser, listUsers, register, updateUser } from './users.js';
 
@@ -20,4 +22,13 @@ export const handlers: HandlerMap = {
   getUser,
   updateUser,
   deleteUser,
+  listItems,
+  createItem,
+  getItem,
+  updateItem,
+  deleteItem,
+  getUserItem,
+  createOrder,
+  listOrders,
+  getOrder,
 };

@@ -7,7 +7,9 @@
 import { expect } from 'chai';
 import { loadSpec } from '../../src/contract/spec.js';
 import type { OperationSpec } from '../../src/contract/spec.js';
-import { resetDatabase, startApp } from '../helpers/app.js';
+import { insertItem } from '../../src/db/repos/items.repo.js';
+import { insertOrder } from '../../src/db/repos/orders.repo.js';
+import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { bearer, seedUser, tokenFor } from '../helpers/users.js';
 
@@ -29,13 +31,18 @@ function declaredOutcome(operation: OperationSpec, actor: Actor): Outcome {
   return 'success';
 }
 
-/** A request for the operation from its examples; the owner parameter names the owner's resource. */
-function requestFor(operation: OperationSpec, ownerId: number): { path: string; init: RequestInit } {
-  const ownerParam = operation.raw['x-owner-param'];
+/**
+ * A request for the operation from its examples; path parameters that name a
+ * resource (user_id, item_id, order_id) name the owner's own one.
+ */
+function requestFor(
+  operation: OperationSpec,
+  owned: Record<string, number>,
+): { path: string; init: RequestInit } {
   let path = operation.path;
   const query = new URLSearchParams();
   for (const parameter of operation.parameters) {
-    const value = parameter.name === ownerParam ? ownerId : parameter.example;
+    const value = parameter.in === 'path' ? (owned[parameter.name] ?? parameter.example) : parameter.example;
     if (parameter.in === 'path')
       path = path.replace(`{${parameter.name}}`, encodeURIComponent(String(value)));
     if (parameter.in === 'query' && parameter.required) query.set(parameter.name, String(value));
@@ -75,7 +82,22 @@ describe('RBAC matrix (from openapi.yaml)', () => {
             user: await seedUser({ role: 'user' }),
             owner: await seedUser({ role: 'user', email: OWNER_EMAIL }),
           };
-          const { path, init } = requestFor(operation, accounts.owner.id);
+          const { db } = await sharedDatabase();
+          const item = await insertItem(db, {
+            owner_id: accounts.owner.id,
+            name: 'Keyboard',
+            price: '59.90',
+            tax: '0.1',
+          });
+          const order = await db.transaction().execute((trx) =>
+            insertOrder(trx, {
+              userId: accounts.owner.id,
+              shippingAddress: 'Somewhere',
+              lines: [{ itemId: item.id, quantity: 1 }],
+            }),
+          );
+          const owned = { user_id: accounts.owner.id, item_id: item.id, order_id: order.order.id };
+          const { path, init } = requestFor(operation, owned);
           if (actor !== 'anonymous') {
             init.headers = {
               ...(init.headers as Record<string, string>),

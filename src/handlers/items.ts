@@ -1,0 +1,90 @@
+/** Handlers for the `items` tag. Owner-or-admin checks live here; roles come from x-roles. */
+import type { components } from '../../generated/openapi.js';
+import { ApiError } from '../contract/errors.js';
+import type { Input, Principal, Reply } from '../contract/types.js';
+import * as items from '../db/repos/items.repo.js';
+import type { ItemRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+
+type Item = components['schemas']['Item'];
+
+/**
+ * Rows become API objects only here. numeric arrives as an exact decimal
+ * string; Number() of a string with at most two (four for tax) decimals is the
+ * double that prints back as the same decimal, so no amount is computed in JS.
+ */
+export function itemRowToItem(row: ItemRow): Item {
+  return {
+    id: row.id,
+    owner_id: row.owner_id,
+    name: row.name,
+    description: row.description,
+    price: Number(row.price),
+    tax: row.tax === null ? null : Number(row.tax),
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+const notFound = (): ApiError => new ApiError(404, 'Item not found');
+
+function callerId(principal: Principal | undefined): number {
+  if (principal?.userId === undefined) throw new ApiError(401, 'This operation needs a bearer token.');
+  return principal.userId;
+}
+
+/** The item, when the caller owns it or is an admin; 404 otherwise (existence is not revealed). */
+async function ownItem(deps: Deps, principal: Principal | undefined, id: number): Promise<ItemRow> {
+  const caller = callerId(principal);
+  const row = await items.findItem(deps.db, id);
+  if (row === undefined || (row.owner_id !== caller && principal?.role !== 'admin')) throw notFound();
+  return row;
+}
+
+export async function listItems(input: Input<'listItems'>, deps: Deps): Promise<Reply<'listItems'>> {
+  const skip = input.query.skip ?? 0;
+  const limit = input.query.limit ?? 10;
+  const { rows, total } = await items.listItems(deps.db, { skip, limit, q: input.query.q });
+  return { status: 200, body: { items: rows.map(itemRowToItem), total, skip, limit } };
+}
+
+export async function createItem(input: Input<'createItem'>, deps: Deps): Promise<Reply<'createItem'>> {
+  const { name, description, price, tax } = input.body;
+  const row = await items.insertItem(deps.db, {
+    owner_id: callerId(input.principal),
+    name,
+    description: description ?? null,
+    price,
+    tax: tax ?? null,
+  });
+  return { status: 201, headers: { Location: `/items/${row.id}` }, body: itemRowToItem(row) };
+}
+
+export async function getItem(input: Input<'getItem'>, deps: Deps): Promise<Reply<'getItem'>> {
+  const row = await items.findItem(deps.db, input.path.item_id);
+  if (row === undefined) throw notFound();
+  return { status: 200, body: itemRowToItem(row) };
+}
+
+export async function updateItem(input: Input<'updateItem'>, deps: Deps): Promise<Reply<'updateItem'>> {
+  await ownItem(deps, input.principal, input.path.item_id);
+  const row = await items.updateItem(deps.db, input.path.item_id, input.body);
+  if (row === undefined) throw notFound();
+  return { status: 200, body: itemRowToItem(row) };
+}
+
+export async function deleteItem(input: Input<'deleteItem'>, deps: Deps): Promise<Reply<'deleteItem'>> {
+  await ownItem(deps, input.principal, input.path.item_id);
+  if (!(await items.deleteItem(deps.db, input.path.item_id))) throw notFound();
+  return { status: 204 };
+}
+
+export async function getUserItem(input: Input<'getUserItem'>, deps: Deps): Promise<Reply<'getUserItem'>> {
+  const row = await items.findUserItem(deps.db, input.path.user_id, input.path.item_id, input.query.q);
+  if (row === undefined) throw notFound();
+  const { description: _omitted, ...short } = itemRowToItem(row);
+  return {
+    status: 200,
+    body: input.query.short === true ? short : { ...short, description: row.description },
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * Handlers for the `orders` tag. An order is placed in one transaction: the
+ * items are locked, their prices and tax copied into the lines, the amounts
+ * computed in SQL; an Idempotency-Key is claimed in the same transaction.
+ */
+import { createHash } from 'node:crypto';
+import type { components } from '../../generated/openapi.js';
+import { ApiError, validationError } from '../contract/errors.js';
+import type { Input, Principal, Reply } from '../contract/types.js';
+import { claimKey, storedResponse, storeResponse } from '../db/repos/idempotency.repo.js';
+import * as orders from '../db/repos/orders.repo.js';
+import type { OrderRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+
+type Order = components['schemas']['Order'];
+type OrderSummary = components['schemas']['OrderSummary'];
+
+export function orderToApi({ order, lines }: orders.OrderWithLines): Order {
+  return {
+    id: order.id,
+    user_id: order.user_id,
+    shipping_address: order.shipping_address,
+    total: Number(order.total),
+    created_at: order.created_at.toISOString(),
+    lines: lines.map((line) => ({
+      item_id: line.item_id,
+      name: line.name,
+      unit_price: Number(line.unit_price),
+      tax: line.tax === null ? null : Number(line.tax),
+      quantity: line.quantity,
+      line_total: Number(line.line_total),
+    })),
+  };
+}
+
+function orderRowToSummary(row: OrderRow & { line_count: number }): OrderSummary {
+  return {
+    id: row.id,
+    user_id: row.user_id,
+    shipping_address: row.shipping_address,
+    total: Number(row.total),
+    line_count: row.line_count,
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+function caller(principal: Principal | undefined): { id: number; admin: boolean } {
+  if (principal?.userId === undefined) throw new ApiError(401, 'This operation needs a bearer token.');
+  return { id: principal.userId, admin: principal.role === 'admin' };
+}
+
+/** JSON with object keys sorted, so equal bodies hash equally whatever their key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const created = (order: Order, replayed: boolean): Reply<'createOrder'> => ({
+  status: 201,
+  headers: { Location: `/orders/${order.id}`, 'Idempotent-Replayed': String(replayed) },
+  body: order,
+});
+
+export async function createOrder(input: Input<'createOrder'>, deps: Deps): Promise<Reply<'createOrder'>> {
+  const buyer = caller(input.principal).id;
+  const key = input.header['Idempotency-Key'];
+  const requestHash = createHash('sha256').update(canonical(input.body)).digest('hex');
+
+  return deps.db.transaction().execute(async (trx) => {
+    if (key !== undefined) {
+      const claim = { userId: buyer, key, requestHash, ttlSeconds: deps.config.idempotencyTtlSeconds };
+      if (!(await claimKey(trx, claim))) {
+        const stored = await storedResponse(trx, buyer, key);
+        if (stored === undefined || stored.requestHash !== requestHash) {
+          throw new ApiError(409, 'This Idempotency-Key was used with a different request.');
+        }
+        return created(stored.response as Order, true);
+      }
+    }
+    const missing = await orders.lockItems(
+      trx,
+      input.body.items.map((line) => line.item_id),
+    );
+    if (missing.size > 0) {
+      throw validationError(
+        input.body.items.flatMap((line, index) =>
+          missing.has(line.item_id)
+            ? [
+                {
+                  in: 'body' as const,
+                  path: `/items/${index}/item_id`,
+                  message: 'no such item',
+                  keyword: 'exists',
+                },
+              ]
+            : [],
+        ),
+      );
+    }
+    const order = orderToApi(
+      await orders.insertOrder(trx, {
+        userId: buyer,
+        shippingAddress: input.body.shipping_address,
+        lines: input.body.items.map((line) => ({ itemId: line.item_id, quantity: line.quantity })),
+      }),
+    );
+    if (key !== undefined) await storeResponse(trx, buyer, key, 201, order);
+    return created(order, false);
+  });
+}
+
+export async function listOrders(input: Input<'listOrders'>, deps: Deps): Promise<Reply<'listOrders'>> {
+  const me = caller(input.principal);
+  const wanted = input.query.user_id;
+  if (!me.admin && wanted !== undefined && wanted !== me.id) {
+    throw new ApiError(403, "Only an admin may list other users' orders.");
+  }
+  const skip = input.query.skip ?? 0;
+  const limit = input.query.limit ?? 10;
+  const { rows, total } = await orders.listOrders(deps.db, {
+    skip,
+    limit,
+    userId: me.admin ? wanted : me.id,
+  });
+  return { status: 200, body: { items: rows.map(orderRowToSummary), total, skip, limit } };
+}
+
+export async function getOrder(input: Input<'getOrder'>, deps: Deps): Promise<Reply<'getOrder'>> {
+  const me = caller(input.principal);
+  const found = await orders.findOrder(deps.db, input.path.order_id);
+  if (found === undefined || (found.order.user_id !== me.id && !me.admin))
+    throw new ApiError(404, 'Order not found');
+  return { status: 200, body: orderToApi(found) };
+}
