@@ -1,0 +1,232 @@
+import { expect } from 'chai';
+import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
+import { bearer, postJson, seedUser, tokenFor } from '../helpers/users.js';
+
+interface Item {
+  id: number;
+  owner_id: number;
+  name: string;
+  description?: string | null;
+  price: number;
+  tax: number | null;
+}
+
+async function violations(res: Response): Promise<string[]> {
+  expect(res.status, 'status').to.equal(422);
+  const body = (await res.json()) as { errors: { in: string; path: string; keyword: string }[] };
+  return body.errors.map((e) => `${e.in} ${e.path} ${e.keyword}`);
+}
+
+async function countItems(): Promise<number> {
+  const { db } = await sharedDatabase();
+  const row = await db
+    .selectFrom('items')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+describe('items', () => {
+  let t: TestApp;
+  let seller: { id: number; token: string };
+  before(async () => {
+    t = await startApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    await resetDatabase();
+    const user = await seedUser();
+    seller = { id: user.id, token: tokenFor(t, user.id) };
+  });
+
+  const create = async (body: Record<string, unknown>, token = seller.token): Promise<Item> => {
+    const res = await postJson(t, '/items', body, bearer(token));
+    expect(res.status, await res.clone().text()).to.equal(201);
+    return (await res.json()) as Item;
+  };
+
+  describe('createItem', () => {
+    it('creates an item owned by the caller, with a Location', async () => {
+      const res = await postJson(
+        t,
+        '/items',
+        { name: 'Keyboard', price: 59.9, tax: 0.1 },
+        bearer(seller.token),
+      );
+      expect(res.status).to.equal(201);
+      const item = (await res.json()) as Item;
+      expect(res.headers.get('location')).to.equal(`/items/${item.id}`);
+      expect(item).to.include({
+        owner_id: seller.id,
+        name: 'Keyboard',
+        price: 59.9,
+        tax: 0.1,
+        description: null,
+      });
+    });
+
+    it('keeps money exact: 19.99 and 0.0825 come back as sent and are stored as numeric', async () => {
+      const item = await create({ name: 'Pen', price: 19.99, tax: 0.0825 });
+      expect(item).to.include({ price: 19.99, tax: 0.0825 });
+      const { db } = await sharedDatabase();
+      const row = await db.selectFrom('items').select(['price', 'tax']).executeTakeFirstOrThrow();
+      expect(row).to.deep.equal({ price: '19.99', tax: '0.0825' });
+    });
+
+    const rules: [string, Record<string, unknown>, string[]][] = [
+      ['an empty name', { name: '' }, ['body /name minLength']],
+      ['a 201-character name', { name: 'x'.repeat(201) }, ['body /name maxLength']],
+      ['a zero price', { price: 0 }, ['body /price exclusiveMinimum']],
+      ['a negative price', { price: -1 }, ['body /price exclusiveMinimum']],
+      ['a price with three decimals', { price: 1.005 }, ['body /price multipleOf']],
+      ['a price sent as a string', { price: '10.00' }, ['body /price type']],
+      ['a tax over 1', { tax: 1.5 }, ['body /tax maximum']],
+      ['a negative tax', { tax: -0.1 }, ['body /tax minimum']],
+      ['an owner in the body', { owner_id: 99 }, ['body /owner_id additionalProperties']],
+    ];
+    for (const [what, change, expected] of rules) {
+      it(`answers 422 for ${what}, and writes nothing`, async () => {
+        const res = await postJson(
+          t,
+          '/items',
+          { name: 'Keyboard', price: 10, ...change },
+          bearer(seller.token),
+        );
+        expect(await violations(res)).to.deep.equal(expected);
+        expect(await countItems()).to.equal(0);
+      });
+    }
+
+    it('is not for guests (403)', async () => {
+      const guest = await seedUser({ role: 'guest' });
+      const res = await postJson(t, '/items', { name: 'Keyboard', price: 10 }, bearer(tokenFor(t, guest.id)));
+      expect(res.status).to.equal(403);
+    });
+  });
+
+  describe('listItems', () => {
+    it('pages newest first with the total', async () => {
+      for (let i = 1; i <= 5; i += 1) await create({ name: `Item ${i}`, price: i });
+      const res = await t.fetch('/items?skip=1&limit=2');
+      const page = (await res.json()) as { items: Item[]; total: number };
+      expect(page).to.include({ total: 5, skip: 1, limit: 2 });
+      expect(page.items.map((i) => i.name)).to.deep.equal(['Item 4', 'Item 3']);
+    });
+
+    it('searches name and description case-insensitively, with the total of matches', async () => {
+      await create({ name: 'Mechanical KEYBOARD', price: 1 });
+      await create({ name: 'Mouse', description: 'pairs with any keyboard', price: 1 });
+      await create({ name: 'Monitor', price: 1 });
+      const page = (await (await t.fetch('/items?q=Keyboard')).json()) as { items: Item[]; total: number };
+      expect(page.total).to.equal(2);
+      expect(page.items.map((i) => i.name)).to.have.members(['Mechanical KEYBOARD', 'Mouse']);
+    });
+
+    it('matches % and _ literally', async () => {
+      await create({ name: '100% cotton', price: 1 });
+      await create({ name: '1000 cotton', price: 1 });
+      const page = (await (await t.fetch(`/items?q=${encodeURIComponent('0% c')}`)).json()) as {
+        total: number;
+      };
+      expect(page.total).to.equal(1);
+      const none = (await (await t.fetch('/items?q=___')).json()) as { total: number };
+      expect(none.total).to.equal(0);
+    });
+
+    it('answers 422 for q shorter than 3 or longer than 50, and for a bad limit', async () => {
+      expect(await violations(await t.fetch('/items?q=ab'))).to.deep.equal(['query /q minLength']);
+      expect(await violations(await t.fetch(`/items?q=${'x'.repeat(51)}`))).to.deep.equal([
+        'query /q maxLength',
+      ]);
+      expect(await violations(await t.fetch('/items?limit=101'))).to.deep.equal(['query /limit maximum']);
+    });
+  });
+
+  describe('getItem', () => {
+    it('answers the item, or 404', async () => {
+      const item = await create({ name: 'Keyboard', price: 10 });
+      expect(await (await t.fetch(`/items/${item.id}`)).json()).to.include({ id: item.id });
+      expect((await t.fetch('/items/999999')).status).to.equal(404);
+    });
+  });
+
+  describe('updateItem', () => {
+    const patch = (id: number, body: unknown, token: string): Promise<Response> =>
+      t.fetch(`/items/${id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', ...bearer(token) },
+        body: JSON.stringify(body),
+      });
+
+    it('changes only the fields sent; null clears description and tax', async () => {
+      const item = await create({ name: 'Keyboard', description: 'old', price: 10, tax: 0.2 });
+      const res = await patch(item.id, { price: 12.5, description: null }, seller.token);
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.include({ name: 'Keyboard', price: 12.5, description: null, tax: 0.2 });
+    });
+
+    it("answers 404 to someone else's item, and an admin may change it", async () => {
+      const item = await create({ name: 'Keyboard', price: 10 });
+      const other = await seedUser();
+      expect((await patch(item.id, { price: 1 }, tokenFor(t, other.id))).status).to.equal(404);
+      const admin = await seedUser({ role: 'admin' });
+      expect((await patch(item.id, { price: 1 }, tokenFor(t, admin.id))).status).to.equal(200);
+    });
+
+    it('answers 422 for an empty change', async () => {
+      const item = await create({ name: 'Keyboard', price: 10 });
+      expect(await violations(await patch(item.id, {}, seller.token))).to.deep.equal(['body  minProperties']);
+    });
+  });
+
+  describe('deleteItem', () => {
+    it('deletes for the owner (204), then 404', async () => {
+      const item = await create({ name: 'Keyboard', price: 10 });
+      const del = (): Promise<Response> =>
+        t.fetch(`/items/${item.id}`, { method: 'DELETE', headers: bearer(seller.token) });
+      expect((await del()).status).to.equal(204);
+      expect((await t.fetch(`/items/${item.id}`)).status).to.equal(404);
+      expect((await del()).status).to.equal(404);
+    });
+
+    it("answers 404 to someone else's item and keeps it", async () => {
+      const item = await create({ name: 'Keyboard', price: 10 });
+      const other = await seedUser();
+      const res = await t.fetch(`/items/${item.id}`, {
+        method: 'DELETE',
+        headers: bearer(tokenFor(t, other.id)),
+      });
+      expect(res.status).to.equal(404);
+      expect(await countItems()).to.equal(1);
+    });
+  });
+
+  describe('getUserItem', () => {
+    it("answers the user's item; short=true leaves out the description", async () => {
+      const item = await create({ name: 'Keyboard', description: 'clicky', price: 10 });
+      const full = (await (await t.fetch(`/users/${seller.id}/items/${item.id}`)).json()) as Item;
+      expect(full).to.include({ id: item.id, description: 'clicky' });
+      const short = (await (await t.fetch(`/users/${seller.id}/items/${item.id}?short=true`)).json()) as Item;
+      expect(short).to.not.have.property('description');
+      expect(short).to.include({ id: item.id, name: 'Keyboard' });
+    });
+
+    it("answers 404 when the item is not that user's, or does not match q", async () => {
+      const item = await create({ name: 'Keyboard', price: 10 });
+      const other = await seedUser();
+      expect((await t.fetch(`/users/${other.id}/items/${item.id}`)).status).to.equal(404);
+      expect((await t.fetch(`/users/${seller.id}/items/${item.id}?q=mouse`)).status).to.equal(404);
+      expect((await t.fetch(`/users/${seller.id}/items/${item.id}?q=KEY`)).status).to.equal(200);
+    });
+
+    it('answers 422 for short that is not a boolean', async () => {
+      const item = await create({ name: 'Keyboard', price: 10 });
+      expect(
+        await violations(await t.fetch(`/users/${seller.id}/items/${item.id}?short=maybe`)),
+      ).to.deep.equal(['query /short type']);
+    });
+  });
+});
