@@ -5,6 +5,7 @@ import type { Input, Principal, Reply } from '../contract/types.js';
 import * as items from '../db/repos/items.repo.js';
 import type { ItemRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
+import { caller } from './caller.js';
 
 type Item = components['schemas']['Item'];
 
@@ -28,16 +29,11 @@ export function itemRowToItem(row: ItemRow): Item {
 
 const notFound = (): ApiError => new ApiError(404, 'Item not found');
 
-function callerId(principal: Principal | undefined): number {
-  if (principal?.userId === undefined) throw new ApiError(401, 'This operation needs a bearer token.');
-  return principal.userId;
-}
-
 /** The item, when the caller owns it or is an admin; 404 otherwise (existence is not revealed). */
 async function ownItem(deps: Deps, principal: Principal | undefined, id: number): Promise<ItemRow> {
-  const caller = callerId(principal);
+  const me = caller(principal);
   const row = await items.findItem(deps.db, id);
-  if (row === undefined || (row.owner_id !== caller && principal?.role !== 'admin')) throw notFound();
+  if (row === undefined || (row.owner_id !== me.id && !me.admin)) throw notFound();
   return row;
 }
 
@@ -51,7 +47,7 @@ export async function listItems(input: Input<'listItems'>, deps: Deps): Promise<
 export async function createItem(input: Input<'createItem'>, deps: Deps): Promise<Reply<'createItem'>> {
   const { name, description, price, tax } = input.body;
   const row = await items.insertItem(deps.db, {
-    owner_id: callerId(input.principal),
+    owner_id: caller(input.principal).id,
     name,
     description: description ?? null,
     price,

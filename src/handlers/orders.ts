@@ -6,11 +6,12 @@
 import { createHash } from 'node:crypto';
 import type { components } from '../../generated/openapi.js';
 import { ApiError, validationError } from '../contract/errors.js';
-import type { Input, Principal, Reply } from '../contract/types.js';
+import type { Input, Reply } from '../contract/types.js';
 import { claimKey, storedResponse, storeResponse } from '../db/repos/idempotency.repo.js';
 import * as orders from '../db/repos/orders.repo.js';
 import type { OrderRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
+import { caller } from './caller.js';
 
 type Order = components['schemas']['Order'];
 type OrderSummary = components['schemas']['OrderSummary'];
@@ -42,11 +43,6 @@ function orderRowToSummary(row: OrderRow & { line_count: number }): OrderSummary
     line_count: row.line_count,
     created_at: row.created_at.toISOString(),
   };
-}
-
-function caller(principal: Principal | undefined): { id: number; admin: boolean } {
-  if (principal?.userId === undefined) throw new ApiError(401, 'This operation needs a bearer token.');
-  return { id: principal.userId, admin: principal.role === 'admin' };
 }
 
 /** JSON with object keys sorted, so equal bodies hash equally whatever their key order. */

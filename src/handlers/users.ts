@@ -5,6 +5,8 @@ import type { Input, Principal, Reply } from '../contract/types.js';
 import * as users from '../db/repos/users.repo.js';
 import type { NewUserRow, UserRow, UserRowUpdate } from '../db/schema.js';
 import type { Deps } from '../deps.js';
+import { caller } from './caller.js';
+import type { Caller } from './caller.js';
 
 type User = components['schemas']['User'];
 
@@ -56,24 +58,18 @@ export async function register(input: Input<'register'>, deps: Deps): Promise<Re
   return create(deps, { email, full_name: username, age: null, username, phone: phone ?? null }, password);
 }
 
-/** The caller's id; security has run, so there is always one on these operations. */
-function callerOf(principal: Principal | undefined): { id: number; admin: boolean } {
-  if (principal?.userId === undefined) throw new ApiError(401, 'This operation needs a bearer token.');
-  return { id: principal.userId, admin: principal.role === 'admin' };
-}
-
 /** Self or admin; anyone else is told the account does not exist. */
-function ownAccount(principal: Principal | undefined, userId: number): { id: number; admin: boolean } {
-  const caller = callerOf(principal);
-  if (!caller.admin && caller.id !== userId) throw new ApiError(404, 'User not found');
-  return caller;
+function ownAccount(principal: Principal | undefined, userId: number): Caller {
+  const me = caller(principal);
+  if (!me.admin && me.id !== userId) throw new ApiError(404, 'User not found');
+  return me;
 }
 
 export async function getCurrentUser(
   input: Input<'getCurrentUser'>,
   deps: Deps,
 ): Promise<Reply<'getCurrentUser'>> {
-  const row = await users.findUserById(deps.db, callerOf(input.principal).id);
+  const row = await users.findUserById(deps.db, caller(input.principal).id);
   if (row === undefined) throw new ApiError(401, 'The account no longer exists.');
   return { status: 200, body: userRowToUser(row) };
 }
@@ -93,9 +89,9 @@ export async function getUser(input: Input<'getUser'>, deps: Deps): Promise<Repl
 }
 
 export async function updateUser(input: Input<'updateUser'>, deps: Deps): Promise<Reply<'updateUser'>> {
-  const caller = ownAccount(input.principal, input.path.user_id);
+  const me = ownAccount(input.principal, input.path.user_id);
   const { role, is_active, ...fields } = input.body;
-  if (!caller.admin && (role !== undefined || is_active !== undefined)) {
+  if (!me.admin && (role !== undefined || is_active !== undefined)) {
     throw new ApiError(403, 'Only an admin may change role or is_active.');
   }
   // Only the fields that were sent; exactOptionalPropertyTypes keeps absent ones absent.

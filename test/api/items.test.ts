@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
-import { bearer, postJson, seedUser, tokenFor } from '../helpers/users.js';
+import { bearer, postJson, seedUser, tokenFor, violations } from '../helpers/users.js';
 
 interface Item {
   id: number;
@@ -10,12 +10,6 @@ interface Item {
   description?: string | null;
   price: number;
   tax: number | null;
-}
-
-async function violations(res: Response): Promise<string[]> {
-  expect(res.status, 'status').to.equal(422);
-  const body = (await res.json()) as { errors: { in: string; path: string; keyword: string }[] };
-  return body.errors.map((e) => `${e.in} ${e.path} ${e.keyword}`);
 }
 
 async function countItems(): Promise<number> {

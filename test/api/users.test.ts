@@ -1,22 +1,9 @@
 import { expect } from 'chai';
 import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
-import { bearer, countUsers, PASSWORD, postJson, seedUser, tokenFor } from '../helpers/users.js';
-
-interface Problem {
-  status: number;
-  detail?: string;
-  errors?: { in: string; path: string; keyword: string; message: string }[];
-}
+import { bearer, countUsers, PASSWORD, postJson, seedUser, tokenFor, violations } from '../helpers/users.js';
 
 const valid = { email: 'ada@example.com', full_name: 'Ada Lovelace', age: 36, password: 'Secret123' };
-
-/** "in path keyword" of each 422 entry. */
-async function violations(res: Response): Promise<string[]> {
-  expect(res.status, 'status').to.equal(422);
-  const body = (await res.json()) as Problem;
-  return (body.errors ?? []).map((e) => `${e.in} ${e.path} ${e.keyword}`);
-}
 
 describe('users', () => {
   let t: TestApp;

@@ -92,3 +92,10 @@ export async function countUsers(): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** Asserts a 422 and returns its entries as "in path keyword" strings. */
+export async function violations(res: Response): Promise<string[]> {
+  if (res.status !== 422) throw new Error(`expected 422, got ${res.status}: ${await res.text()}`);
+  const body = (await res.json()) as { errors?: { in: string; path: string; keyword: string }[] };
+  return (body.errors ?? []).map((e) => `${e.in} ${e.path} ${e.keyword}`);
+}
