@@ -252,7 +252,6 @@ export function createBackend(options: BackendOptions): Backend {
     postSecurityHandler: (context: Context, ...args: unknown[]) => {
       const exchange = exchangeOf(args);
       const operation = operationOf(context);
-      exchange.state.operationId = operation.operationId;
       if (!context.security.authorized) return;
       exchange.principal = principalOf(context);
       // x-roles: the roles allowed to call the operation, enforced here and nowhere else.

@@ -87,6 +87,7 @@ export function createHttpApp(options: HttpOptions): Express {
       return;
     }
     const exchange = exchangeFor(req, res, match);
+    if (match.kind === 'operation') exchange.state.operationId = match.operation.operationId;
     void (async () => {
       if (match.kind === 'bad-path')
         throw new ApiError(400, 'The request path is not validly percent-encoded.');

@@ -103,6 +103,12 @@ describe('login and bearer tokens', () => {
         body: JSON.stringify({ username: 'a@example.com', password: PASSWORD }),
       });
       expect(json.status).to.equal(415);
+      await json.arrayBuffer();
+      const line = t.logs.find((l) => l.msg === 'request' && l['reqId'] === json.headers.get('x-request-id'));
+      expect(line, 'the log line names the operation even when the body is refused').to.include({
+        operationId: 'login',
+        status: 415,
+      });
       const missing = await t.fetch('/token', {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
