@@ -84,7 +84,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   };
   const spec = options.spec ?? loadSpec();
-  const app = createHttpApp({
+  const app = await createHttpApp({
     config,
     spec,
     validation: createValidation(spec),

@@ -5,8 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { createPgConfig, PglitePgConnection } from '@electric-sql/pglite/node-postgres';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { ClientConfig, CustomTypesConfig } from 'pg';
@@ -88,7 +87,7 @@ export async function createDatabase(
 
   const started = Date.now();
   const pglite = await openPglite(config.dataDir);
-  const pool = pglitePool(pglite);
+  const pool = await pglitePool(pglite);
   pool.on('error', (err) => log?.warn({ err }, 'embedded database client error'));
   log?.info(
     { kind: 'pglite', dataDir: config.dataDir, ms: Date.now() - started },
@@ -104,6 +103,8 @@ export async function createDatabase(
  * one 0.6-1.0 s, memory:// about 4 s (it is always new). ~0.8 GB RSS while creating.
  */
 async function openPglite(dataDir: string): Promise<PGlite> {
+  // Imported here, not at the top: a server on DATABASE_URL never loads PGlite (~200 ms of start-up).
+  const { PGlite } = await import('@electric-sql/pglite');
   let pglite: PGlite;
   if (dataDir === MEMORY_DATA_DIR) {
     pglite = new PGlite(MEMORY_DATA_DIR);
@@ -126,7 +127,8 @@ async function openPglite(dataDir: string): Promise<PGlite> {
  * discarded received the old one's late 'end' ("Connection terminated
  * unexpectedly" for a query that did run) and the next query got wrong rows.
  */
-function pglitePool(pglite: PGlite): pg.Pool {
+async function pglitePool(pglite: PGlite): Promise<pg.Pool> {
+  const { createPgConfig, PglitePgConnection } = await import('@electric-sql/pglite/node-postgres');
   const { connection: _shared, ...adapterConfig } = createPgConfig(pglite);
   class PGliteClient extends pg.Client {
     constructor(clientConfig: ClientConfig = {}) {

@@ -196,7 +196,7 @@ const JSON_TYPE = /^application\/(.+\+)?json$/;
  * Creates the backend: registers one wrapper per operation that validates the
  * handler's reply against the contract before it is written.
  */
-export function createBackend(options: BackendOptions): Backend {
+export async function createBackend(options: BackendOptions): Promise<Backend> {
   const { spec, validation, handlers, security, deps, responseValidation } = options;
   const api = new OpenAPIBackend({
     // openapi-backend dereferences its copy in place; the contract's own document stays untouched.
@@ -206,6 +206,9 @@ export function createBackend(options: BackendOptions): Backend {
     validate: false,
     strict: true,
   });
+  // init() must run before the router is replaced: handleRequest() runs it on first use
+  // otherwise, and it installs openapi-backend's own (linear, per-request) router.
+  await api.init();
   api.router = new IndexedRouter({ definition: api.definition });
 
   const missing = spec.operations.filter((op) => handlers[op.operationId] === undefined);
@@ -280,7 +283,10 @@ export function createBackend(options: BackendOptions): Backend {
         body: body?.value,
         principal: exchange.principal,
         requestId: exchange.state.requestId,
-        clientIp: exchange.req.ip ?? exchange.req.socket.remoteAddress ?? 'unknown',
+        // A getter: Express works the address out (trust proxy) only for the handlers that ask.
+        get clientIp(): string {
+          return exchange.req.ip ?? exchange.req.socket.remoteAddress ?? 'unknown';
+        },
       };
     },
   });

@@ -6,7 +6,6 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import express from 'express';
 import type { Router } from 'express';
-import { stringify } from 'yaml';
 import type { OpenApiDocument } from '../contract/spec.js';
 
 const require = createRequire(import.meta.url);
@@ -67,9 +66,12 @@ export function docsRouter(document: OpenApiDocument): Router {
   router.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(json);
   });
-  router.get('/openapi.yaml', (_req, res) => {
-    yaml ??= stringify(document, { aliasDuplicateObjects: false });
-    res.type('application/yaml').send(yaml);
+  router.get('/openapi.yaml', (_req, res, next) => {
+    // The YAML library is loaded on first use, not at start-up.
+    import('yaml').then(({ stringify }) => {
+      yaml ??= stringify(document, { aliasDuplicateObjects: false });
+      res.type('application/yaml').send(yaml);
+    }, next);
   });
   router.get('/docs', (_req, res) => {
     res.type('html').send(swaggerPage);

@@ -44,10 +44,10 @@ function writeReply(res: Response, reply: OutgoingReply): void {
 }
 
 /** Builds the Express application for a contract and its handlers. */
-export function createHttpApp(options: HttpOptions): Express {
+export async function createHttpApp(options: HttpOptions): Promise<Express> {
   const { config, spec, deps } = options;
   const index = new RouteIndex(spec.operations);
-  const backend = createBackend({ ...options, responseValidation: config.responseValidation });
+  const backend = await createBackend({ ...options, responseValidation: config.responseValidation });
   const bodies = createBodyParsers(config.bodyLimitBytes);
 
   const app = express();

@@ -10,15 +10,25 @@ import type { Logger } from 'pino';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Per-request state shared by the middleware and the dispatcher (kept on `res.locals`). */
-export interface RequestState {
-  requestId: string;
-  log: Logger;
-  operationId: string | undefined;
+/** Per-request state shared by the middleware and the dispatcher (kept on `res.locals.state`). */
+export class RequestState {
+  operationId: string | undefined = undefined;
+  private child: Logger | undefined;
+
+  constructor(
+    private readonly root: Logger,
+    readonly requestId: string,
+  ) {}
+
+  /** A logger that stamps the request id; made only when something logs (most requests never do). */
+  get log(): Logger {
+    this.child ??= this.root.child({ reqId: this.requestId });
+    return this.child;
+  }
 }
 
 export function requestState(res: Response): RequestState {
-  return res.locals as RequestState;
+  return (res.locals as { state: RequestState }).state;
 }
 
 /**
@@ -31,10 +41,8 @@ export function requestContext(log: Logger): RequestHandler {
     const start = process.hrtime.bigint();
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
-    const state = requestState(res);
-    state.requestId = requestId;
-    state.log = log.child({ reqId: requestId });
-    state.operationId = undefined;
+    const state = new RequestState(log, requestId);
+    (res.locals as { state: RequestState }).state = state;
     res.setHeader('X-Request-ID', requestId);
     onHeaders(res, function setProcessTime(this: Response) {
       this.setHeader('X-Process-Time', (Number(process.hrtime.bigint() - start) / 1e9).toFixed(6));
@@ -44,8 +52,9 @@ export function requestContext(log: Logger): RequestHandler {
       if (logged) return;
       logged = true;
       const path = req.originalUrl.split('?', 1)[0];
-      state.log.info(
+      log.info(
         {
+          reqId: requestId,
           method: req.method,
           path,
           operationId: state.operationId,

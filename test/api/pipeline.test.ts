@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
+import { OpenAPIRouter } from 'openapi-backend';
 import { parse } from 'yaml';
 import { ApiError } from '../../src/contract/errors.js';
 import { indexDocument } from '../../src/contract/spec.js';
@@ -218,6 +219,32 @@ describe('request and response pipeline (fixture contract)', () => {
       const res = await t.fetch('/admin-only', json({ n: 1 }, { 'x-test-key': 'admin-key' }));
       expect(res.status).to.equal(200);
       expect(await res.json()).to.deep.equal({ role: 'admin' });
+    });
+  });
+
+  describe('routing', () => {
+    it("never uses openapi-backend's own router, which rebuilds every route on every request", async () => {
+      // Patching the prototype on purpose, to count calls; `this` is passed through.
+      // eslint-disable-next-line @typescript-eslint/unbound-method
+      const original = OpenAPIRouter.prototype.matchOperation;
+      let calls = 0;
+      OpenAPIRouter.prototype.matchOperation = function (this: OpenAPIRouter, ...args: never[]) {
+        calls += 1;
+        return (original as (...a: never[]) => unknown).apply(this, args);
+      } as typeof original;
+      try {
+        const fresh = await startApp({}, { spec: fixture, handlers, security });
+        try {
+          expect((await fresh.fetch('/widgets/7?count=1', json({ name: 'a', price: 1 }))).status).to.equal(201);
+          expect((await fresh.fetch('/nope')).status).to.equal(404);
+          expect((await fresh.fetch('/bad', { method: 'DELETE' })).status).to.equal(405);
+        } finally {
+          await fresh.close();
+        }
+      } finally {
+        OpenAPIRouter.prototype.matchOperation = original;
+      }
+      expect(calls).to.equal(0);
     });
   });
 
