@@ -235,7 +235,9 @@ describe('request and response pipeline (fixture contract)', () => {
       try {
         const fresh = await startApp({}, { spec: fixture, handlers, security });
         try {
-          expect((await fresh.fetch('/widgets/7?count=1', json({ name: 'a', price: 1 }))).status).to.equal(201);
+          expect((await fresh.fetch('/widgets/7?count=1', json({ name: 'a', price: 1 }))).status).to.equal(
+            201,
+          );
           expect((await fresh.fetch('/nope')).status).to.equal(404);
           expect((await fresh.fetch('/bad', { method: 'DELETE' })).status).to.equal(405);
         } finally {
