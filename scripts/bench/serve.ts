@@ -1,0 +1,100 @@
+/**
+ * Helpers shared by the benchmark's server entry scripts (the children that
+ * scripts/bench.ts spawns): the one-line port announcement the parent waits
+ * for, and a clean exit on SIGTERM/SIGINT.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import type { DestinationStream } from 'pino';
+
+/** What a child prints on stdout, as one JSON line, once it is listening. */
+export interface Announcement {
+  readonly port: number;
+  /** Optional facts the parent may print (e.g. how the child was built). */
+  readonly [key: string]: unknown;
+}
+
+/** Loopback only: nothing the benchmark starts is reachable from outside this machine. */
+export const HOST = '127.0.0.1';
+
+/**
+ * Listens on a free loopback port and announces it on stdout.
+ * @example await listenAndAnnounce(createServer(handler));
+ */
+export async function listenAndAnnounce(
+  server: Server,
+  extra: Record<string, unknown> = {},
+): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const announcement: Announcement = { ...extra, port };
+  process.stdout.write(`${JSON.stringify(announcement)}\n`);
+  return port;
+}
+
+/**
+ * Exits 0 after `close` on SIGTERM/SIGINT. A normal exit matters: `--cpu-prof`
+ * only writes its profile when the process exits by itself, not when killed.
+ */
+export function exitOnSignal(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    // Bounded: a stuck close must not keep the child (and so the benchmark) alive.
+    setTimeout(() => process.exit(1), 5000).unref();
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+/** Closes a server, dropping its keep-alive connections instead of waiting for them. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/**
+ * The per-request log destination for the app children: the same kind of
+ * stream the real server builds (`pino.destination(1)`, a synchronous
+ * SonicBoom on a file descriptor), but on /dev/null. So the cost of building
+ * and writing every log line is counted; only the terminal is left out.
+ */
+export function devNullLog(): DestinationStream {
+  return pino.destination({ dest: '/dev/null' });
+}
+
+/**
+ * The environment the app children build their config from. The database is
+ * a pg pool on a URL nothing listens on and migrations are off: a pool opens
+ * no connection until the first query, and the benchmarked operations never
+ * query, so the app is the real one with no database cost or start-up delay.
+ */
+export function benchAppEnv(): Record<string, string | undefined> {
+  return {
+    ...process.env,
+    HOST,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: 'postgres://bench@127.0.0.1:9/unused',
+    MIGRATE_ON_START: 'false',
+    // Set only to keep the "random JWT secret" warning out of the output.
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
+  };
+}
