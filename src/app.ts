@@ -6,6 +6,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config.js';
@@ -18,8 +19,9 @@ import { loadSpec } from './contract/spec.js';
 import type { Spec } from './contract/spec.js';
 import type { SecurityHandlers } from './contract/types.js';
 import { createValidation } from './contract/validation.js';
-import { createDatabase } from './db/database.js';
+import { openDatabase } from './db/database.js';
 import type { DatabaseHandle } from './db/database.js';
+import type { Database } from './db/schema.js';
 import { migrateToLatest } from './db/migrate.js';
 import { promoteToAdmin } from './db/repos/users.repo.js';
 import type { Deps } from './deps.js';
@@ -34,6 +36,12 @@ export interface BuildOptions {
   readonly security?: SecurityHandlers;
   /** An already open database to use instead of opening one; the app will not close it. */
   readonly database?: DatabaseHandle;
+  /**
+   * Wait for the database to open and migrate before returning (default). The
+   * server passes false to listen at once: liveness answers meanwhile, and
+   * every query waits for `ready`.
+   */
+  readonly waitUntilReady?: boolean;
   /** Where log lines go (tests capture them); stdout by default. */
   readonly logDestination?: DestinationStream;
   readonly log?: Logger;
@@ -42,6 +50,8 @@ export interface BuildOptions {
 export interface App {
   readonly server: Server;
   readonly deps: Deps;
+  /** Settles when the database is open and migrated; rejects if that failed. */
+  readonly ready: Promise<void>;
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
   listen(port?: number, host?: string): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish (bounded), then closes the database. */
@@ -59,17 +69,47 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     log.warn('JWT_SECRET is not set: using a random secret, so tokens die with this process');
   }
 
-  const database = options.database ?? (await createDatabase(config, log));
+  // Migrations, then the ADMIN_EMAIL promotion, before any request may query.
+  const prepare = async (db: Kysely<Database>): Promise<void> => {
+    const started = Date.now();
+    if (config.migrateOnStart) await migrateToLatest(db);
+    if (config.adminEmail !== undefined && (await promoteToAdmin(db, config.adminEmail))) {
+      log.info({ email: config.adminEmail }, 'ADMIN_EMAIL: account promoted to admin');
+    }
+    log.info({ ms: Date.now() - started }, 'database ready');
+  };
   const ownsDatabase = options.database === undefined;
-  try {
-    if (config.migrateOnStart) await migrateToLatest(database.db);
-  } catch (error) {
-    if (ownsDatabase) await database.close();
-    throw error;
+  let database: DatabaseHandle;
+  let databaseReady: Promise<void>;
+  if (options.database === undefined) {
+    const opening = openDatabase(config, log, prepare);
+    database = opening;
+    databaseReady = opening.ready;
+  } else {
+    database = options.database;
+    databaseReady = prepare(database.db);
   }
 
-  if (config.adminEmail !== undefined && (await promoteToAdmin(database.db, config.adminEmail))) {
-    log.info({ email: config.adminEmail }, 'ADMIN_EMAIL: account promoted to admin');
+  const spec = options.spec ?? loadSpec();
+  const validation = createValidation(spec);
+  const background = options.waitUntilReady === false;
+  // In the background, the validators compile between requests, one operation a turn.
+  const validatorsReady = background
+    ? validation.warmUpInBackground()
+    : new Promise<void>((resolve) => {
+        validation.warmUp();
+        resolve();
+      });
+  const ready = Promise.all([databaseReady, validatorsReady]).then(() => undefined);
+  // Failures are reported through `ready` (and below), never as an unhandled rejection.
+  ready.catch(() => undefined);
+  if (!background) {
+    try {
+      await ready;
+    } catch (error) {
+      if (ownsDatabase) await database.close();
+      throw error;
+    }
   }
 
   const deps: Deps = {
@@ -83,11 +123,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       throttle: createLoginThrottle(database.db, config.loginThrottle),
     },
   };
-  const spec = options.spec ?? loadSpec();
   const app = await createHttpApp({
     config,
     spec,
-    validation: createValidation(spec),
+    validation,
     handlers: options.handlers ?? contractHandlers,
     security: options.security ?? { ...apiKeySecurity(config.apiKeys), OAuth2PasswordBearer: bearerSecurity },
     deps,
@@ -119,6 +158,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   return {
     server,
     deps,
+    ready,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

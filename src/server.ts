@@ -13,9 +13,15 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const app = await buildApp(config);
+  // Listen at once; the database opens and migrates meanwhile (liveness answers,
+  // readiness is 503 and queries wait until then).
+  const app = await buildApp(config, { waitUntilReady: false });
   const address = await app.listen();
   app.deps.log.info({ address: `http://${address.address}:${address.port}` }, 'listening');
+  app.ready.catch((error: unknown) => {
+    app.deps.log.fatal({ err: error }, 'the database could not be opened or migrated');
+    void app.close().finally(() => process.exit(1));
+  });
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -37,9 +37,14 @@ export interface OperationValidators {
 
 export interface Validation {
   readonly ajv: Ajv2020;
-  readonly operations: ReadonlyMap<string, OperationValidators>;
+  /** An operation's validators, compiled on first use and then kept. */
+  operation(operationId: string): OperationValidators;
   /** A validator for any schema in the document, compiled once and cached (WS frames, multipart fields). */
   schema(pointer: string): ValidateFunction;
+  /** Compiles every operation's validators now; throws if a schema does not compile. */
+  warmUp(): void;
+  /** Compiles them one operation per event-loop turn, so requests interleave; resolves when done. */
+  warmUpInBackground(): Promise<void>;
 }
 
 /** Every `x-` key used inside the document, so strict Ajv accepts extensions on schemas. */
@@ -103,7 +108,11 @@ function addOpenApiFormats(ajv: Ajv2020): void {
   ajv.addFormat('binary', true);
 }
 
-/** Builds the Ajv instance for a contract and compiles every operation's validators. */
+/**
+ * Builds the Ajv instance for a contract. Operation validators compile on
+ * first use (about 20 ms an operation here), so start-up does not wait for
+ * all of them; `warmUp()` compiles them all at once.
+ */
 export function createValidation(spec: Spec): Validation {
   const ajv = new Ajv2020({
     allErrors: true,
@@ -133,10 +142,31 @@ export function createValidation(spec: Spec): Validation {
     return validate;
   };
 
-  const operations = new Map<string, OperationValidators>();
-  for (const operation of spec.operations)
-    operations.set(operation.operationId, compileOperation(ajv, schema, operation));
-  return { ajv, operations, schema };
+  const compiled = new Map<string, OperationValidators>();
+  const operation = (operationId: string): OperationValidators => {
+    let validators = compiled.get(operationId);
+    if (validators === undefined) {
+      const found = spec.byId.get(operationId);
+      if (found === undefined) throw new Error(`Unknown operation ${operationId}`);
+      validators = compileOperation(ajv, schema, found);
+      compiled.set(operationId, validators);
+    }
+    return validators;
+  };
+  return {
+    ajv,
+    operation,
+    schema,
+    warmUp() {
+      for (const { operationId } of spec.operations) operation(operationId);
+    },
+    async warmUpInBackground() {
+      for (const { operationId } of spec.operations) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        operation(operationId);
+      }
+    },
+  };
 }
 
 function compileOperation(

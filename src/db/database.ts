@@ -62,14 +62,11 @@ export const pgTypes: CustomTypesConfig = {
   }) as CustomTypesConfig['getTypeParser'],
 };
 
-/**
- * Opens the configured database. The schema is not migrated here; see migrate.ts.
- * @example const { db, close } = await createDatabase({ databaseUrl: undefined, dataDir: 'memory://', dbPoolMax: 1 });
- */
-export async function createDatabase(
+/** A pool on DATABASE_URL, or embedded PGlite under dataDir, and what closes it. */
+async function openPool(
   config: Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolMax'>,
-  log?: DatabaseLogger,
-): Promise<DatabaseHandle> {
+  log: DatabaseLogger | undefined,
+): Promise<{ pool: pg.Pool; kind: DatabaseHandle['kind']; afterPoolEnd?: () => Promise<void> }> {
   if (config.databaseUrl !== undefined) {
     const pool = new pg.Pool({
       connectionString: config.databaseUrl,
@@ -82,9 +79,8 @@ export async function createDatabase(
     // without a listener that would crash the process. The pool replaces the client.
     pool.on('error', (err) => log?.warn({ err }, 'idle database client error'));
     log?.info({ kind: 'postgres', poolMax: config.dbPoolMax }, 'database pool created');
-    return handle(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+    return { pool, kind: 'postgres' };
   }
-
   const started = Date.now();
   const pglite = await openPglite(config.dataDir);
   const pool = await pglitePool(pglite);
@@ -93,8 +89,63 @@ export async function createDatabase(
     { kind: 'pglite', dataDir: config.dataDir, ms: Date.now() - started },
     'embedded database opened',
   );
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return handle(db, 'pglite', () => pglite.close());
+  return { pool, kind: 'pglite', afterPoolEnd: () => pglite.close() };
+}
+
+/**
+ * Starts opening the configured database and returns at once. `prepare`
+ * (migrations) runs on the open pool first; every query made through
+ * `handle.db` waits until both are done, so a server can listen (and answer
+ * liveness) while PGlite is still opening. `ready` rejects if either fails.
+ */
+export function openDatabase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolMax'>,
+  log?: DatabaseLogger,
+  prepare: (db: Kysely<Database>) => Promise<void> = async () => {},
+): DatabaseHandle & { readonly ready: Promise<void> } {
+  const opened = openPool(config, log);
+  const ready = opened.then(async ({ pool }) => {
+    // A second Kysely on the same pool, not gated; never destroyed (that would end the pool).
+    await prepare(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
+  });
+  // Kysely calls this once, on the first query.
+  const gatedPool = async (): Promise<pg.Pool> => {
+    await ready;
+    return (await opened).pool;
+  };
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: gatedPool }) });
+  const kind: DatabaseHandle['kind'] = config.databaseUrl === undefined ? 'pglite' : 'postgres';
+  let closing: Promise<void> | undefined;
+  return {
+    db,
+    kind,
+    ready,
+    ping: (timeoutMs = 1000) => ping(db, timeoutMs),
+    close() {
+      closing ??= (async () => {
+        const open = await opened.catch(() => undefined);
+        if (open === undefined) return; // it never opened: nothing to close
+        const { pool, afterPoolEnd } = open;
+        await db.destroy(); // ends the pool when a query ever ran through db
+        if (!pool.ended) await pool.end();
+        await afterPoolEnd?.();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Opens the configured database and waits until it answers. The schema is not migrated here; see migrate.ts.
+ * @example const { db, close } = await createDatabase({ databaseUrl: undefined, dataDir: 'memory://', dbPoolMax: 1 });
+ */
+export async function createDatabase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolMax'>,
+  log?: DatabaseLogger,
+): Promise<DatabaseHandle> {
+  const database = openDatabase(config, log);
+  await database.ready;
+  return database;
 }
 
 /**
@@ -146,26 +197,6 @@ async function pglitePool(pglite: PGlite): Promise<pg.Pool> {
     connectionTimeoutMillis: 30_000,
     types: pgTypes,
   });
-}
-
-function handle(
-  db: Kysely<Database>,
-  kind: DatabaseHandle['kind'],
-  afterPoolEnd?: () => Promise<void>,
-): DatabaseHandle {
-  let closing: Promise<void> | undefined;
-  return {
-    db,
-    kind,
-    ping: (timeoutMs = 1000) => ping(db, timeoutMs),
-    close() {
-      closing ??= (async () => {
-        await db.destroy(); // ends the pg pool
-        await afterPoolEnd?.();
-      })();
-      return closing;
-    },
-  };
 }
 
 async function ping(db: Kysely<Database>, timeoutMs: number): Promise<boolean> {

@@ -138,7 +138,7 @@ function readParameters(
 ): { values: Record<string, Record<string, unknown>>; errors: FieldError[] } {
   const values: Record<string, Record<string, unknown>> = { path: {}, query: {}, header: {}, cookie: {} };
   const errors: FieldError[] = [];
-  const validators = validation.operations.get(operation.operationId)?.parameters ?? [];
+  const validators = validation.operation(operation.operationId).parameters;
   let cookies: Record<string, string> | undefined;
   for (const { location, parameters, validate } of validators) {
     const target: Record<string, unknown> = {};
@@ -269,7 +269,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       const { values, errors } = readParameters(operation, validation, exchange);
       const body = exchange.body;
       if (body !== undefined) {
-        const validate = validation.operations.get(operation.operationId)?.bodies.get(body.mediaType);
+        const validate = validation.operation(operation.operationId).bodies.get(body.mediaType);
         if (validate !== undefined && !validate(body.value))
           errors.push(...toFieldErrors('body', validate.errors));
       }
@@ -309,7 +309,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
 
   /** Validates a handler's reply against the declared status, media type, headers and schema. */
   function checkReply(operation: OperationSpec, reply: ReplyLike, log: Logger): OutgoingReply {
-    const declared = validation.operations.get(operation.operationId)?.responses.get(reply.status);
+    const declared = validation.operation(operation.operationId).responses.get(reply.status);
     const types = declared === undefined ? [] : [...declared.keys()];
     const mediaType = reply.contentType ?? types[0];
     if (responseValidation === 'off') return { ...reply, mediaType };
@@ -326,9 +326,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         problems.push(...toFieldErrors('body', validate.errors).map((e) => `${e.path || '/'} ${e.message}`));
       }
     }
-    const headerValidators = validation.operations
-      .get(operation.operationId)
-      ?.responseHeaders.get(reply.status);
+    const headerValidators = validation.operation(operation.operationId).responseHeaders.get(reply.status);
     const required = operation.responses.get(reply.status)?.headers;
     for (const [name, validate] of headerValidators ?? []) {
       if (name === 'X-Request-ID' || name === 'X-Process-Time') continue;

@@ -52,6 +52,20 @@ describe('process lifecycle', function () {
       const url = (await waitForListening(output, 50_000)).replace('0.0.0.0', '127.0.0.1');
       const res = await fetch(`${url}/health`);
       expect(await res.json()).to.deep.equal({ status: 'healthy' });
+      if (!db) {
+        // A new embedded database takes seconds to create: the server listens first,
+        // live but not ready, and a query made meanwhile waits instead of failing.
+        expect(output()).to.not.include('database ready');
+        expect((await fetch(`${url}/health/ready`)).status).to.equal(503);
+        const items = await fetch(`${url}/items`);
+        expect(items.status).to.equal(200);
+      }
+      let ready = 0;
+      for (let i = 0; i < 100 && ready !== 200; i += 1) {
+        ready = (await fetch(`${url}/health/ready`)).status;
+        if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(ready).to.equal(200);
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
       const [code] = (await exited) as [number];
