@@ -8,6 +8,10 @@
  * /proc/<pid>/stat) around the measured run. CPU time per request is what a
  * request costs; unlike req/s it barely moves when other processes compete
  * for the machine's two cores, so it is the steadier figure for comparisons.
+ *
+ * A server backed by PostgreSQL does part of each request's work in the
+ * database's backend processes: their CPU is read too (`helperPids`), reported
+ * apart, and not counted as "other processes" busying the machine.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,6 +22,16 @@ export interface LoadSettings {
   readonly pipelining: number;
   readonly warmupSeconds: number;
   readonly seconds: number;
+}
+
+/** What autocannon sends: a URL alone means GET. */
+export interface LoadRequest {
+  readonly url: string;
+  readonly method?: 'GET' | 'POST';
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  /** Replace `[<id>]` in each request (headers included) with a unique id (autocannon's idReplacement). */
+  readonly uniqueIds?: boolean;
 }
 
 export interface LoadResult {
@@ -31,9 +45,11 @@ export interface LoadResult {
   readonly bad: number;
   /** Server CPU time (user + system, all its threads) per request, µs; NaN where /proc is missing. */
   readonly cpuUsPerRequest: number;
+  /** CPU of the helper processes (the database's backends) per request, µs; NaN when there are none. */
+  readonly dbCpuUsPerRequest: number;
   /**
    * CPU used during the run by everything except the server and this process
-   * (other users of the machine), in % of one CPU; NaN where /proc is missing.
+   * and its helpers (other users of the machine), in % of one CPU; NaN where /proc is missing.
    */
   readonly othersCpuPercent: number;
   /**
@@ -82,37 +98,100 @@ function selfUs(): number {
   return user + system;
 }
 
-function run(url: string, settings: LoadSettings, duration: number): Promise<autocannon.Result> {
+function run(request: LoadRequest, settings: LoadSettings, duration: number): Promise<autocannon.Result> {
   return autocannon({
-    url,
+    url: request.url,
+    method: request.method ?? 'GET',
+    headers: { ...request.headers },
+    ...(request.body === undefined ? {} : { body: request.body }),
+    idReplacement: request.uniqueIds === true,
     connections: settings.connections,
     pipelining: settings.pipelining,
     duration,
   });
 }
 
-/** Warm-up then measure GET `url`; `serverPid` enables the CPU-time figure. */
-export async function measure(url: string, settings: LoadSettings, serverPid?: number): Promise<LoadResult> {
-  if (settings.warmupSeconds > 0) await run(url, settings, settings.warmupSeconds);
-  const cpuBefore = cpuUs(serverPid);
+/** CPU µs of each process (NaN for those /proc cannot tell). */
+function cpuOfEach(pids: readonly number[]): Map<number, number> {
+  return new Map(pids.map((pid) => [pid, cpuUs(pid)]));
+}
+
+/** CPU µs spent between two readings, by the processes readable both times. */
+function cpuSpent(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, was] of before) {
+    const now = after.get(pid) ?? NaN;
+    if (Number.isFinite(was) && Number.isFinite(now)) total += now - was;
+  }
+  return total;
+}
+
+export interface Load {
+  readonly request: LoadRequest;
+  readonly settings: LoadSettings;
+}
+
+export interface MeasureOptions {
+  /** The server process: enables the CPU-time figures. */
+  readonly serverPid?: number | undefined;
+  /** Processes working for the server (its database backends), listed after the warm-up. */
+  readonly helperPids?: (() => Promise<readonly number[]>) | undefined;
+}
+
+/**
+ * Several autocannon instances at once against one server: warm-ups together,
+ * then the measured runs together (give them the same `seconds`). The server's
+ * CPU over the shared window is divided by each instance's own request count,
+ * so with more than one instance each CPU figure also carries the others' load.
+ */
+export async function measureTogether(
+  loads: readonly Load[],
+  options: MeasureOptions = {},
+): Promise<LoadResult[]> {
+  await Promise.all(
+    loads.map(({ request, settings }) =>
+      settings.warmupSeconds > 0 ? run(request, settings, settings.warmupSeconds) : undefined,
+    ),
+  );
+  const helpers = (await options.helperPids?.()) ?? [];
+  const cpuBefore = cpuUs(options.serverPid);
+  const helpersBefore = cpuOfEach(helpers);
   const machineBefore = machineBusyUs();
   const selfBefore = selfUs();
   const fromUs = nowUs();
-  const result = await run(url, settings, settings.seconds);
+  const results = await Promise.all(
+    loads.map(({ request, settings }) => run(request, settings, settings.seconds)),
+  );
   const toUs = nowUs();
-  const cpuAfter = cpuUs(serverPid);
+  const cpuAfter = cpuUs(options.serverPid);
+  const helperCpu = cpuSpent(helpersBefore, cpuOfEach(helpers));
   const machineAfter = machineBusyUs();
   const selfAfter = selfUs();
-  const others = machineAfter - machineBefore - (cpuAfter - cpuBefore) - (selfAfter - selfBefore);
-  return {
+  const others = machineAfter - machineBefore - (cpuAfter - cpuBefore) - helperCpu - (selfAfter - selfBefore);
+  return results.map((result) => ({
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     total: result.requests.total,
     bad: result.non2xx + result.errors + result.timeouts,
     cpuUsPerRequest: (cpuAfter - cpuBefore) / result.requests.total,
+    dbCpuUsPerRequest: helpers.length === 0 ? NaN : helperCpu / result.requests.total,
     // Kernel work on behalf of the two (loopback TCP, softirqs) lands here too, so a few % is normal.
     othersCpuPercent: Math.max(0, (100 * others) / (toUs - fromUs)),
     window: { fromUs, toUs },
-  };
+  }));
+}
+
+/** Warm-up then measure one request (a URL alone is a GET). */
+export async function measure(
+  request: string | LoadRequest,
+  settings: LoadSettings,
+  options: MeasureOptions = {},
+): Promise<LoadResult> {
+  const [result] = await measureTogether(
+    [{ request: typeof request === 'string' ? { url: request } : request, settings }],
+    options,
+  );
+  if (result === undefined) throw new Error('autocannon returned no result');
+  return result;
 }

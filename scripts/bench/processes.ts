@@ -74,11 +74,62 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...live].map((child) => stop(child, 3000)));
 }
 
+const cleanups: (() => Promise<void>)[] = [];
+
+/** Registers something to remove on the way out (a database, a temp dir), after every child has stopped. */
+export function onCleanup(cleanup: () => Promise<void>): void {
+  cleanups.push(cleanup);
+}
+
+/** Stops every child, then runs the registered cleanups, newest first. */
+export async function cleanUp(): Promise<void> {
+  await stopAll();
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    await cleanup().catch((error: unknown) => console.error('cleanup failed:', error));
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Runs `node --import tsx <script> ...args` to completion and returns the
+ * first JSON line it printed on stdout; its stderr goes to ours.
+ */
+export async function runScript(
+  script: string,
+  args: readonly string[],
+  env: Env = process.env,
+  timeoutMs = 120_000,
+): Promise<unknown> {
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', path.resolve(ROOT, script), ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  (child.stdout as NodeJS.ReadableStream).setEncoding('utf8');
+  (child.stdout as NodeJS.ReadableStream).on('data', (chunk: string) => (output += chunk));
+  const timer = setTimeout(() => void stop(child), timeoutMs);
+  const code = await exited(child);
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`${script} exited ${code}`);
+  const line = output.split('\n').find((l) => l.startsWith('{'));
+  if (line === undefined) throw new Error(`${script} printed nothing usable:\n${output}`);
+  return JSON.parse(line);
+}
+
 export interface ServerChild {
   readonly port: number;
   readonly announcement: Announcement;
   readonly process: ChildProcess;
   stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Options for node itself, e.g. --cpu-prof. */
+  readonly nodeArgs?: readonly string[];
+  /** The child's environment; this process's by default. */
+  readonly env?: Env;
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -88,13 +139,12 @@ export interface ServerChild {
 export function startServer(
   script: string,
   args: readonly string[] = [],
-  nodeArgs: readonly string[] = [],
-  timeoutMs = 60_000,
+  { nodeArgs = [], env = process.env, timeoutMs = 60_000 }: ServerOptions = {},
 ): Promise<ServerChild> {
   const child = spawnTracked(
     process.execPath,
     ['--import', 'tsx', ...nodeArgs, path.resolve(ROOT, script), ...args],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { env, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {
     const fail = (message: string): void => {

@@ -81,20 +81,29 @@ export function devNullLog(): DestinationStream {
 }
 
 /**
- * The environment the app children build their config from. The database is
- * a pg pool on a URL nothing listens on and migrations are off: a pool opens
- * no connection until the first query, and the benchmarked operations never
- * query, so the app is the real one with no database cost or start-up delay.
+ * The environment the app children (and the bare baselines that share their
+ * config) build their config from.
+ *
+ * By default the database is a pg pool on a URL nothing listens on and
+ * migrations are off: a pool opens no connection until the first query, and
+ * the /health and synthetic operations never query, so the app is the real
+ * one with no database cost or start-up delay.
+ *
+ * The database sections set BENCH_DATABASE_URL (PostgreSQL) or BENCH_DATA_DIR
+ * (PGlite) for the child instead: a database that seed.ts has already migrated.
  */
 export function benchAppEnv(): Record<string, string | undefined> {
+  const url = process.env['BENCH_DATABASE_URL'];
+  const dataDir = process.env['BENCH_DATA_DIR'];
   return {
     ...process.env,
     HOST,
     PORT: '0',
     LOG_LEVEL: 'info',
-    DATABASE_URL: 'postgres://bench@127.0.0.1:9/unused',
+    DATABASE_URL: dataDir === undefined ? (url ?? 'postgres://bench@127.0.0.1:9/unused') : undefined,
+    DATA_DIR: dataDir,
     MIGRATE_ON_START: 'false',
-    // Set only to keep the "random JWT secret" warning out of the output.
+    // The same secret in every child, so a token minted by one is valid in the others.
     JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
   };
 }

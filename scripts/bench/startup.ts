@@ -3,28 +3,47 @@
  * the first 200 on GET /health, time from spawn to exit for a command, and
  * the instrumented breakdown of start-up-probe.ts.
  */
-import { get } from 'node:http';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { exited, spawnTracked, stop } from './processes.js';
+import { exited, runScript, spawnTracked, stop } from './processes.js';
 
 const HOST = '127.0.0.1';
 
-/** GET over a fresh connection; resolves with status and body, rejects on a socket error or timeout. */
-export function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+export interface HttpRequest {
+  readonly method?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly timeoutMs?: number;
+}
+
+/** One request over a fresh connection; resolves with status and body, rejects on a socket error or timeout. */
+export function httpRequest(
+  url: string,
+  { method = 'GET', headers = {}, body, timeoutMs = 2000 }: HttpRequest = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = get(url, { agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
+    const length = body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(body)) };
+    const req = request(
+      url,
+      { method, headers: { ...headers, ...length }, agent: false, timeout: timeoutMs },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
+    req.end(body);
   });
 }
+
+export const httpGet = (url: string, timeoutMs = 2000): Promise<{ status: number; body: string }> =>
+  httpRequest(url, { timeoutMs });
 
 /** A loopback port that was free a moment ago (the server binds it right after). */
 export async function freePort(): Promise<number> {
@@ -104,26 +123,10 @@ export interface Breakdown {
 }
 
 /** Runs `node --import tsx startup-probe.ts ...args` and returns the JSON line it prints. */
-async function runProbe(
+const runProbe = (
   env: Readonly<Record<string, string | undefined>>,
   args: readonly string[],
-): Promise<unknown> {
-  const child = spawnTracked(
-    process.execPath,
-    ['--import', 'tsx', 'scripts/bench/startup-probe.ts', ...args],
-    { env, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let output = '';
-  (child.stdout as NodeJS.ReadableStream).setEncoding('utf8');
-  (child.stdout as NodeJS.ReadableStream).on('data', (chunk: string) => (output += chunk));
-  const timer = setTimeout(() => void stop(child), 120_000);
-  const code = await exited(child);
-  clearTimeout(timer);
-  if (code !== 0) throw new Error(`startup-probe exited ${code}`);
-  const line = output.split('\n').find((l) => l.startsWith('{'));
-  if (line === undefined) throw new Error(`startup-probe printed nothing usable:\n${output}`);
-  return JSON.parse(line);
-}
+): Promise<unknown> => runScript('scripts/bench/startup-probe.ts', args, env);
 
 /** The start-up phases from start-up-probe.ts, plus the cold cost of compiling the contract. */
 export async function startupBreakdown(
