@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
+import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { bearer, postJson, seedUser, tokenFor, violations } from '../helpers/users.js';
 
@@ -10,15 +10,6 @@ interface Item {
   description?: string | null;
   price: number;
   tax: number | null;
-}
-
-async function countItems(): Promise<number> {
-  const { db } = await sharedDatabase();
-  const row = await db
-    .selectFrom('items')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
 }
 
 describe('items', () => {
@@ -90,7 +81,7 @@ describe('items', () => {
           bearer(seller.token),
         );
         expect(await violations(res)).to.deep.equal(expected);
-        expect(await countItems()).to.equal(0);
+        expect(await countRows('items')).to.equal(0);
       });
     }
 
@@ -194,7 +185,7 @@ describe('items', () => {
         headers: bearer(tokenFor(t, other.id)),
       });
       expect(res.status).to.equal(404);
-      expect(await countItems()).to.equal(1);
+      expect(await countRows('items')).to.equal(1);
     });
   });
 

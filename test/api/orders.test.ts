@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { insertItem } from '../../src/db/repos/items.repo.js';
-import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
+import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { bearer, postJson, seedUser, tokenFor } from '../helpers/users.js';
 
@@ -20,16 +20,7 @@ interface Order {
 }
 
 async function counts(): Promise<{ orders: number; lines: number }> {
-  const { db } = await sharedDatabase();
-  const orders = await db
-    .selectFrom('orders')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
-  const lines = await db
-    .selectFrom('order_lines')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
-  return { orders: Number(orders.n), lines: Number(lines.n) };
+  return { orders: await countRows('orders'), lines: await countRows('order_lines') };
 }
 
 async function item(price: string, tax: string | null = null, name = 'Thing'): Promise<number> {

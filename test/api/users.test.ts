@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
+import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
-import { bearer, countUsers, PASSWORD, postJson, seedUser, tokenFor, violations } from '../helpers/users.js';
+import { bearer, PASSWORD, postJson, seedUser, tokenFor, violations } from '../helpers/users.js';
 
 const valid = { email: 'ada@example.com', full_name: 'Ada Lovelace', age: 36, password: 'Secret123' };
 
@@ -48,7 +48,7 @@ describe('users', () => {
       const res = await postJson(t, '/users', { ...valid, email: 'ADA@Example.COM' });
       expect(res.status).to.equal(409);
       expect(await res.json()).to.include({ detail: 'Email already registered' });
-      expect(await countUsers()).to.equal(1);
+      expect(await countRows('users')).to.equal(1);
     });
 
     const rules: [string, Record<string, unknown>, string[]][] = [
@@ -74,7 +74,7 @@ describe('users', () => {
       it(`answers 422 for ${what}, naming the field, and writes nothing`, async () => {
         const res = await postJson(t, '/users', { ...valid, ...change });
         expect(await violations(res)).to.deep.equal(expected);
-        expect(await countUsers()).to.equal(0);
+        expect(await countRows('users')).to.equal(0);
       });
     }
 
@@ -93,7 +93,7 @@ describe('users', () => {
       const res = await postJson(t, '/users', { ...valid, full_name });
       expect(res.status).to.equal(201);
       expect(await res.json()).to.include({ full_name });
-      expect(await countUsers()).to.equal(1);
+      expect(await countRows('users')).to.equal(1);
     });
   });
 
@@ -122,7 +122,7 @@ describe('users', () => {
     it('answers 422 on /confirm_password when the passwords differ, and writes nothing', async () => {
       const res = await postJson(t, '/register', { ...form, confirm_password: 'Secret124' });
       expect(await violations(res)).to.deep.equal(['body /confirm_password const']);
-      expect(await countUsers()).to.equal(0);
+      expect(await countRows('users')).to.equal(0);
     });
 
     it('applies the guide rules to username and phone', async () => {
@@ -329,7 +329,7 @@ describe('users', () => {
         headers: bearer(tokenFor(t, user.id)),
       });
       expect(res.status).to.equal(403);
-      expect(await countUsers()).to.equal(1);
+      expect(await countRows('users')).to.equal(1);
     });
   });
 

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { createDatabase, MEMORY_DATA_DIR } from '../../src/db/database.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import type { Database } from '../../src/db/schema.js';
 
 let shared: Promise<DatabaseHandle> | undefined;
 
@@ -41,6 +42,16 @@ export async function resetDatabase(): Promise<void> {
   if (tables.rows.length === 0) return;
   const names = tables.rows.map((row) => sql.id(row.tablename));
   await sql`truncate ${sql.join(names)} restart identity cascade`.execute(db);
+}
+
+/** How many rows a table of the shared database has. */
+export async function countRows(table: keyof Database): Promise<number> {
+  const { db } = await sharedDatabase();
+  const row = await db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 /** Log lines the app wrote, parsed. */

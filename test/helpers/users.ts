@@ -84,15 +84,6 @@ export function postJson(
   });
 }
 
-export async function countUsers(): Promise<number> {
-  const { db } = await sharedDatabase();
-  const row = await db
-    .selectFrom('users')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
-
 /** Asserts a 422 and returns its entries as "in path keyword" strings. */
 export async function violations(res: Response): Promise<string[]> {
   if (res.status !== 422) throw new Error(`expected 422, got ${res.status}: ${await res.text()}`);
