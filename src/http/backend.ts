@@ -20,7 +20,7 @@ import type { OperationSpec, Spec } from '../contract/spec.js';
 import type { Principal, SecurityHandlers } from '../contract/types.js';
 import { coerceParameter, toFieldErrors } from '../contract/validation.js';
 import type { Validation } from '../contract/validation.js';
-import type { ParsedBody } from './body.js';
+import type { BodyParsers } from './body.js';
 import type { RequestState } from './middleware.js';
 
 /** What a handler returns, seen without its per-operation type. */
@@ -43,7 +43,6 @@ export interface Exchange {
   readonly match: RouteMatch;
   readonly pathname: string;
   readonly query: URLSearchParams;
-  readonly body: ParsedBody | undefined;
   principal?: Principal | undefined;
   input?: Record<string, unknown>;
 }
@@ -90,7 +89,7 @@ class IndexedRouter extends OpenAPIRouter {
       query: exchange.query,
       params: exchange.match.kind === 'operation' ? exchange.match.params : {},
       cookies: {},
-      requestBody: exchange.body?.value,
+      requestBody: undefined,
     };
   }
 }
@@ -102,6 +101,7 @@ export interface BackendOptions {
   readonly security: SecurityHandlers;
   readonly deps: Deps;
   readonly responseValidation: ResponseValidation;
+  readonly bodies: BodyParsers;
 }
 
 export interface Backend {
@@ -197,7 +197,7 @@ const JSON_TYPE = /^application\/(.+\+)?json$/;
  * handler's reply against the contract before it is written.
  */
 export async function createBackend(options: BackendOptions): Promise<Backend> {
-  const { spec, validation, handlers, security, deps, responseValidation } = options;
+  const { spec, validation, handlers, security, deps, responseValidation, bodies } = options;
   const api = new OpenAPIBackend({
     // openapi-backend dereferences its copy in place; the contract's own document stays untouched.
     definition: structuredClone(spec.document) as unknown as Document,
@@ -263,11 +263,12 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         throw new ApiError(403, 'Your role may not call this operation.');
       }
     },
-    preOperationHandler: (context: Context, ...args: unknown[]) => {
+    preOperationHandler: async (context: Context, ...args: unknown[]) => {
       const exchange = exchangeOf(args);
       const operation = operationOf(context);
+      // Read only now that the caller is authorised: an anonymous client's body is never parsed.
+      const body = await bodies.read(exchange.req, exchange.res, operation);
       const { values, errors } = readParameters(operation, validation, exchange);
-      const body = exchange.body;
       if (body !== undefined) {
         const validate = validation.operation(operation.operationId).bodies.get(body.mediaType);
         if (validate !== undefined && !validate(body.value))

@@ -47,8 +47,11 @@ function writeReply(res: Response, reply: OutgoingReply): void {
 export async function createHttpApp(options: HttpOptions): Promise<Express> {
   const { config, spec, deps } = options;
   const index = new RouteIndex(spec.operations);
-  const backend = await createBackend({ ...options, responseValidation: config.responseValidation });
-  const bodies = createBodyParsers(config.bodyLimitBytes);
+  const backend = await createBackend({
+    ...options,
+    responseValidation: config.responseValidation,
+    bodies: createBodyParsers(config.bodyLimitBytes),
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -69,7 +72,6 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
       match,
       pathname: q < 0 ? url : url.slice(0, q),
       query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
-      body: undefined,
     };
   };
 
@@ -91,8 +93,7 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
     void (async () => {
       if (match.kind === 'bad-path')
         throw new ApiError(400, 'The request path is not validly percent-encoded.');
-      const body = match.kind === 'operation' ? await bodies.read(req, res, match.operation) : undefined;
-      writeReply(res, await backend.handle({ ...exchange, body }));
+      writeReply(res, await backend.handle(exchange));
     })().catch((error: unknown) => {
       fail(req, res, error);
     });

@@ -202,6 +202,20 @@ describe('request and response pipeline (fixture contract)', () => {
       expect(res.headers.get('www-authenticate')).to.equal('ApiKey');
     });
 
+    it('does not read the body of a caller who is not allowed in', async () => {
+      const big = JSON.stringify({ n: 1, pad: 'x'.repeat(5000) });
+      const anonymous = await t.fetch('/admin-only', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: big,
+      });
+      expect(anonymous.status).to.equal(401);
+      const user = await t.fetch('/admin-only', json(big, { 'x-test-key': 'user-key' }));
+      expect(user.status).to.equal(403);
+      const admin = await t.fetch('/admin-only', json(big, { 'x-test-key': 'admin-key' }));
+      expect(admin.status).to.equal(413);
+    });
+
     it('answers 403 for refused credentials and for a role x-roles does not list', async () => {
       expect((await t.fetch('/admin-only', json({ n: 1 }, { 'x-test-key': 'bogus' }))).status).to.equal(403);
       const user = await t.fetch('/admin-only', json({ n: 1 }, { 'x-test-key': 'user-key' }));
