@@ -9,6 +9,11 @@
  *   3. Start-up: spawn → first 200 on GET /health, on PostgreSQL and on
  *      embedded PGlite, through tsx and compiled, with the tsx loader's share
  *      and a step-by-step breakdown. Target: under 1 s once migrated.
+ *   4-7. On a seeded database (PostgreSQL and PGlite), the pipeline vs bare
+ *      Express running the same SQL (see scripts/bench/api.ts): GET /users/me,
+ *      a login storm beside GET /health, GET /items search and deep paging,
+ *      POST /orders with and without an Idempotency-Key. Targets: pipeline
+ *      ≥ 75 % of bare Express; /health p99 < 50 ms during the storm.
  *
  * Exit code: 0 whatever the verdicts (PASS/FAIL is reported, not enforced);
  * 1 only when something could not be measured at all (e.g. the app does not start).
@@ -18,10 +23,12 @@
  *   BENCH_WARMUP_SECONDS=2   discarded warm-up before each run
  *   BENCH_CONNECTIONS=10, BENCH_PIPELINING=1
  *   BENCH_ROUNDS=1           repeat the throughput runs (order rotated) and report medians
- *   BENCH_ONLY=throughput,flatness,startup   a subset of the sections
+ *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup   a subset of the sections
+ *   BENCH_DB=postgres,pglite the databases of sections 4-7
  *   BENCH_CPU_PROF=1         also profile (a) and (b) under the same load (--cpu-prof) and
- *                            print their top functions; the profiles are kept in a temp dir
- *   BENCH_PG_HOST=127.0.0.1, BENCH_PG_USER=postgres   for the PostgreSQL start-up runs
+ *                            print their top functions; the profiles are kept in a temp dir.
+ *                            Sections 4-7 get one more round, profiled and not counted
+ *   BENCH_PG_HOST=127.0.0.1, BENCH_PG_USER=postgres   for the PostgreSQL databases (sections 3-7)
  *
  * Everything listens on 127.0.0.1 only, every run is bounded, and every
  * child process, database and temp directory it creates is removed on the
@@ -29,17 +36,35 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { isDeepStrictEqual, promisify } from 'node:util';
-import { summariseProfile } from './bench/cpuprofile.js';
-import type { ProfileSummary } from './bench/cpuprofile.js';
+import { API_SECTIONS, DATABASES, apiSections, printApiSummary } from './bench/api.js';
+import type { ApiResult } from './bench/api.js';
 import { machineBusyUs, measure } from './bench/load.js';
 import type { LoadResult, LoadSettings } from './bench/load.js';
 import { STARTUP_PACKAGES } from './bench/packages.js';
-import { ROOT, runTracked, startServer, stopAll } from './bench/processes.js';
+import { ROOT, cleanUp, onCleanup, runTracked, startServer } from './bench/processes.js';
+import {
+  BUSY_PERCENT,
+  describe,
+  errors,
+  failed,
+  heading,
+  int,
+  lpad,
+  median,
+  message,
+  ms,
+  noteOthers,
+  othersSeen,
+  pad,
+  pct,
+  printProfiles,
+  verdict,
+} from './bench/report.js';
 import { httpGet, startupBreakdown, timeToExit, timeToFirst200 } from './bench/startup.js';
 import type { Breakdown, StartResult } from './bench/startup.js';
 import { worstCasePath } from './bench/synthetic-spec.js';
@@ -63,7 +88,10 @@ const load: LoadSettings = {
   seconds: envInt('BENCH_SECONDS', 8, 1),
 };
 const rounds = envInt('BENCH_ROUNDS', 1, 1);
-const sections = new Set((process.env['BENCH_ONLY'] ?? 'throughput,flatness,startup').split(','));
+const sections = new Set(
+  (process.env['BENCH_ONLY'] ?? ['throughput', 'flatness', ...API_SECTIONS, 'startup'].join(',')).split(','),
+);
+const databases = new Set((process.env['BENCH_DB'] ?? DATABASES.join(',')).split(','));
 const cpuProfile = process.env['BENCH_CPU_PROF'] === '1';
 const pgHost = process.env['BENCH_PG_HOST'] ?? '127.0.0.1';
 const pgUser = process.env['BENCH_PG_USER'] ?? 'postgres';
@@ -75,60 +103,12 @@ const [SMALLEST, , LARGEST] = SIZES;
 /** Repeats of the warm start-up measurements; the median is reported. */
 const STARTUP_REPEATS = 3;
 const HEALTH_BODY = { status: 'healthy' };
-/** Above this share of one CPU used by other processes during a run, its figures are flagged. */
-const BUSY_PERCENT = 15;
 
 // ---------------------------------------------------------------- helpers
-
-const cleanups: (() => Promise<void>)[] = [];
-const errors: string[] = [];
-/** CPU used by other processes during each measured run, % of one CPU (see load.ts). */
-const othersSeen: number[] = [];
-
-const message = (error: unknown): string =>
-  (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return NaN;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] ?? NaN)
-    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-};
-const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
-const ms = (n: number): string => `${int(n)} ms`;
-const pct = (ratio: number): string => (Number.isFinite(ratio) ? `${(ratio * 100).toFixed(1)} %` : 'n/a');
-const pad = (text: string, width: number): string => text.padEnd(width);
-const lpad = (text: string, width: number): string => text.padStart(width);
-const verdict = (pass: boolean | undefined): string => (pass === undefined ? 'n/a' : pass ? 'PASS' : 'FAIL');
-
-function heading(title: string): void {
-  console.log(`\n== ${title} ${'='.repeat(Math.max(0, 74 - title.length))}`);
-}
 
 function machine(): string {
   const [one, five] = os.loadavg();
   return `load average ${one?.toFixed(2)} (1 min), ${five?.toFixed(2)} (5 min) on ${os.cpus().length} CPUs`;
-}
-
-function describe(result: LoadResult): string {
-  const bad = result.bad > 0 ? `  !! ${result.bad} non-2xx/errors/timeouts: figure is suspect` : '';
-  const busy =
-    result.othersCpuPercent > BUSY_PERCENT
-      ? `  !! other processes used ${result.othersCpuPercent.toFixed(0)} % of a CPU meanwhile`
-      : '';
-  return (
-    `${lpad(int(result.requestsPerSecond), 8)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms` +
-    `  ${lpad(int(result.cpuUsPerRequest), 4)} µs CPU/req  (${int(result.total)} requests)${bad}${busy}`
-  );
-}
-
-/** Records a failure to measure (reported, and makes the exit code 1) and returns undefined. */
-function failed(what: string, error: unknown): undefined {
-  const line = `${what}: ${message(error)}`;
-  errors.push(line);
-  console.log(`  !! could not measure ${line}`);
-  return undefined;
 }
 
 /** One GET before loading a server: a benchmark of a wrong answer is worthless. */
@@ -153,12 +133,12 @@ async function benchServer(
   expected: unknown,
   nodeArgs: readonly string[] = [],
 ): Promise<LoadResult> {
-  const server = await startServer(script, args, nodeArgs);
+  const server = await startServer(script, args, { nodeArgs });
   try {
     const url = `http://127.0.0.1:${server.port}${urlPath}`;
     await expectJson(url, expected);
-    const result = await measure(url, load, server.process.pid);
-    if (Number.isFinite(result.othersCpuPercent)) othersSeen.push(result.othersCpuPercent);
+    const result = await measure(url, load, { serverPid: server.process.pid });
+    noteOthers(result);
     return result;
   } finally {
     await server.stop();
@@ -327,7 +307,7 @@ const NPM_START = [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'src/server
  */
 async function compileApp(): Promise<string[]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-build-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  onCleanup(() => rm(dir, { recursive: true, force: true }));
   for (const name of ['node_modules', 'generated', 'package.json']) {
     await symlink(path.join(ROOT, name), path.join(dir, name));
   }
@@ -409,7 +389,7 @@ async function startup(): Promise<Startup> {
   try {
     await runTracked('createdb', [...pgArgs, dbName], 30_000);
     // Not tracked on purpose: it has to run after stopAll, on the way out.
-    cleanups.push(async () => {
+    onCleanup(async () => {
       await run('dropdb', [...pgArgs, '--if-exists', dbName], { timeout: 30_000 });
     });
     pgEnv = serverEnv({ DATABASE_URL: `postgres://${pgUser}@${pgHost}:5432/${dbName}` });
@@ -447,7 +427,7 @@ async function startup(): Promise<Startup> {
 
   // (ii)/(iii) PGlite: a new data dir, then the same one again.
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-pglite-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  onCleanup(() => rm(dataDir, { recursive: true, force: true }));
   const lite = serverEnv({ DATA_DIR: dataDir });
   await row('(ii) PGlite, new data dir (tsx)', async () => {
     const result = await timeToFirst200(TSX_SERVER, lite);
@@ -518,19 +498,7 @@ async function profileServer(target: Target): Promise<void> {
     '--cpu-prof',
     `--cpu-prof-dir=${dir}`,
   ]);
-  const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'));
-  if (file === undefined) throw new Error(`no .cpuprofile written in ${dir}`);
-  const summary = summariseProfile(path.join(dir, file), ROOT, result.window);
-  console.log(`\n${target.label}: ${describe(result)} while profiled`);
-  console.log(`  ${path.join(dir, file)} (kept; open it in Chrome DevTools)`);
-  console.log(`  ${int(summary.samples)} samples over the measured ${ms(summary.sampledMs)}:`);
-  const table = (title: string, rows: ProfileSummary['self']): void => {
-    console.log(`  ${title}`);
-    for (const r of rows) console.log(`    ${lpad(r.percent.toFixed(1), 5)} %  ${r.name}`);
-  };
-  table('Self time by function:', summary.self);
-  table('Inclusive time by function:', summary.inclusive);
-  table('Self time by location:', summary.byLocation);
+  await printProfiles(dir, [[target.label, result]]);
 }
 
 async function profiles(): Promise<void> {
@@ -548,6 +516,7 @@ function summary(
   tp: Throughput | undefined,
   flat: Map<number, LoadResult> | undefined,
   start: Startup | undefined,
+  api: readonly ApiResult[],
 ): void {
   heading('Summary');
   console.log(`  Node ${process.version}, ${os.cpus().length} CPUs`);
@@ -589,6 +558,7 @@ function summary(
       `  flatness, req/s (CPU/req): ${cells.join(', ')}; ${LARGEST}/${SMALLEST} = ${ratio.toFixed(3)}`,
     );
   }
+  printApiSummary(api);
   if (start !== undefined) {
     console.log(`  ${pad('start-up (median)', 40)} ${lpad('ms', 9)}`);
     for (const r of start.rows) {
@@ -603,13 +573,6 @@ function summary(
 }
 
 // ---------------------------------------------------------------- main
-
-async function cleanUp(): Promise<void> {
-  await stopAll();
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    await cleanup().catch((error: unknown) => console.error('cleanup failed:', error));
-  }
-}
 
 process.once('SIGINT', () => {
   console.error('\ninterrupted: stopping children and cleaning up');
@@ -629,15 +592,17 @@ async function main(): Promise<void> {
   let tp: Throughput | undefined;
   let flat: Map<number, LoadResult> | undefined;
   let start: Startup | undefined;
+  let api: ApiResult[] = [];
   try {
     if (sections.has('throughput')) tp = await throughput();
     if (sections.has('flatness')) flat = await flatness();
+    api = await apiSections({ load, rounds, sections, databases, pgHost, pgUser, cpuProfile });
     if (sections.has('startup')) start = await startup();
-    if (cpuProfile) await profiles();
+    if (cpuProfile && sections.has('throughput')) await profiles();
   } finally {
     await cleanUp();
   }
-  summary(tp, flat, start);
+  summary(tp, flat, start, api);
   process.exitCode = errors.length > 0 ? 1 : 0;
 }
 

@@ -148,11 +148,8 @@ export async function measureTogether(
   loads: readonly Load[],
   options: MeasureOptions = {},
 ): Promise<LoadResult[]> {
-  await Promise.all(
-    loads.map(({ request, settings }) =>
-      settings.warmupSeconds > 0 ? run(request, settings, settings.warmupSeconds) : undefined,
-    ),
-  );
+  const warmups = loads.filter(({ settings }) => settings.warmupSeconds > 0);
+  await Promise.all(warmups.map(({ request, settings }) => run(request, settings, settings.warmupSeconds)));
   const helpers = (await options.helperPids?.()) ?? [];
   const cpuBefore = cpuUs(options.serverPid);
   const helpersBefore = cpuOfEach(helpers);
