@@ -4,6 +4,7 @@
  * variable, so a typo never turns into a surprising default at run time.
  */
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 
 export type ResponseValidation = 'enforce' | 'log' | 'off';
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -31,7 +32,13 @@ export interface Config {
   readonly jwtAudience: string;
   readonly jwtTtlSeconds: number;
   /** argon2id cost; OWASP's minimum by default (19 MiB, 2 passes, 1 lane). */
-  readonly argon2: { readonly memoryKiB: number; readonly timeCost: number; readonly parallelism: number };
+  readonly argon2: {
+    readonly memoryKiB: number;
+    readonly timeCost: number;
+    readonly parallelism: number;
+    /** Hashes computed at once; more wait their turn, so a login storm leaves a core to the event loop. */
+    readonly maxConcurrency: number;
+  };
   readonly loginThrottle: {
     readonly maxFailuresPerAccount: number;
     readonly maxFailuresPerAddress: number;
@@ -164,6 +171,7 @@ export function loadConfig(env: Env): Config {
       memoryKiB: int(env, 'ARGON2_MEMORY_KIB', 19 * 1024, 1024, 4 * 1024 * 1024),
       timeCost: int(env, 'ARGON2_TIME_COST', 2, 1, 100),
       parallelism: int(env, 'ARGON2_PARALLELISM', 1, 1, 16),
+      maxConcurrency: int(env, 'ARGON2_MAX_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 64),
     },
     loginThrottle: {
       maxFailuresPerAccount: int(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, 1, 1000),

@@ -3,6 +3,7 @@
  * Verification pins the algorithm and checks issuer, audience, expiry and
  * not-before, so `alg: none`, another algorithm or a foreign token is refused.
  */
+import { createSecretKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../config.js';
 import { ApiError } from '../contract/errors.js';
@@ -27,9 +28,12 @@ export function invalidToken(detail: string): ApiError {
 export function createTokenService(
   config: Pick<Config, 'jwtSecret' | 'jwtIssuer' | 'jwtAudience' | 'jwtTtlSeconds'>,
 ): TokenService {
+  // A KeyObject, made once: given a string, jsonwebtoken 9 first tries createPublicKey() on it
+  // on every call and falls back after the throw (~390 us a call here, against ~7 us).
+  const key = createSecretKey(Buffer.from(config.jwtSecret, 'utf8'));
   return {
     issue(userId) {
-      const token = jwt.sign({}, config.jwtSecret, {
+      const token = jwt.sign({}, key, {
         algorithm: ALGORITHM,
         subject: String(userId),
         issuer: config.jwtIssuer,
@@ -41,7 +45,7 @@ export function createTokenService(
     verify(token) {
       let payload: jwt.JwtPayload | string;
       try {
-        payload = jwt.verify(token, config.jwtSecret, {
+        payload = jwt.verify(token, key, {
           algorithms: [ALGORITHM],
           issuer: config.jwtIssuer,
           audience: config.jwtAudience,
