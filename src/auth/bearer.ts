@@ -21,5 +21,5 @@ export const bearerSecurity: SecurityHandler = async ({ headers }, deps) => {
   const user = await findUserById(deps.db, userId);
   if (user === undefined || !user.is_active)
     throw invalidToken('The account no longer exists or is deactivated.');
-  return { kind: 'user', userId: user.id, role: user.role };
+  return { kind: 'user', userId: user.id, role: user.role, user };
 };

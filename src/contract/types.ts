@@ -5,6 +5,7 @@
  * an undeclared status or a wrong body is a compile error.
  */
 import type { operations } from '../../generated/openapi.js';
+import type { UserRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 
 export type OperationId = keyof operations;
@@ -22,6 +23,8 @@ export interface Principal {
   /** The user's id for bearer tokens; undefined for API keys. */
   readonly userId?: number;
   readonly role?: string;
+  /** The account row the bearer check read for this request, so handlers need not read it again. */
+  readonly user?: UserRow;
 }
 
 /** What a handler receives: parameters coerced to their schema types and a validated body. */

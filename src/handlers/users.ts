@@ -69,7 +69,8 @@ export async function getCurrentUser(
   input: Input<'getCurrentUser'>,
   deps: Deps,
 ): Promise<Reply<'getCurrentUser'>> {
-  const row = await users.findUserById(deps.db, caller(input.principal).id);
+  // The bearer check has just read the account; read it again only if it did not hand it over.
+  const row = input.principal?.user ?? (await users.findUserById(deps.db, caller(input.principal).id));
   if (row === undefined) throw new ApiError(401, 'The account no longer exists.');
   return { status: 200, body: userRowToUser(row) };
 }
