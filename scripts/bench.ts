@@ -305,8 +305,8 @@ async function repeat<T>(times: number, once: () => Promise<T>): Promise<T[]> {
 
 /** The server through tsx, as the brief's `node --import tsx src/server.ts`. */
 const TSX_SERVER = ['--import', 'tsx', 'src/server.ts'];
-/** What `npm start` runs: the tsx CLI, which starts a second node with the loader. */
-const NPM_START = [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'src/server.ts'];
+/** What `npm run dev` runs (without watch): the tsx CLI, which starts a second node with the loader. */
+const TSX_CLI = [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'src/server.ts'];
 
 /**
  * Compiles src/ with tsconfig.build.json (as `npm run build` and the Dockerfile
@@ -450,8 +450,8 @@ async function startup(): Promise<Startup> {
     },
     true,
   );
-  await row('(iii) PGlite, existing, `npm start`', async () => {
-    const { runs, notes } = await starts(NPM_START, lite);
+  await row('(iii) PGlite, existing, tsx CLI', async () => {
+    const { runs, notes } = await starts(TSX_CLI, lite);
     return { runs, note: `tsx CLI, which relaunches node; ${notes.join(', ')}` };
   });
   if (compiled !== undefined) {
@@ -460,7 +460,7 @@ async function startup(): Promise<Startup> {
       '(iii) PGlite, existing (compiled)',
       async () => {
         const { runs, notes } = await starts(args, lite);
-        return { runs, note: `node dist/server.js; ${notes.join(', ')}` };
+        return { runs, note: `node dist/server.js, what npm start runs; ${notes.join(', ')}` };
       },
       true,
     );
