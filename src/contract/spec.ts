@@ -40,7 +40,14 @@ export interface MediaSpec {
 
 export interface ResponseSpec {
   readonly content: ReadonlyMap<string, MediaSpec>;
-  readonly headers: ReadonlyMap<string, { readonly required: boolean; readonly schemaPointer: string }>;
+  readonly headers: ReadonlyMap<
+    string,
+    {
+      readonly required: boolean;
+      readonly schemaPointer: string;
+      readonly schema: Readonly<Record<string, unknown>>;
+    }
+  >;
 }
 
 export interface OperationSpec {
@@ -180,11 +187,17 @@ function responseSpecs(
       throw new Error(`${pointer}: declare concrete status codes, not "${code}"`);
     }
     const resolved = resolve(document, value, `${pointer}/${code}`);
-    const headers = new Map<string, { required: boolean; schemaPointer: string }>();
+    const headers = new Map<
+      string,
+      { required: boolean; schemaPointer: string; schema: Record<string, unknown> }
+    >();
     if (isObject(resolved.node['headers'])) {
       for (const [name, header] of Object.entries(resolved.node['headers'])) {
         const h = resolve(document, header, `${resolved.pointer}/headers/${escapePointer(name)}`);
-        headers.set(name, { required: h.node['required'] === true, schemaPointer: `${h.pointer}/schema` });
+        const schemaPointer = `${h.pointer}/schema`;
+        const schema =
+          h.node['schema'] === undefined ? {} : resolve(document, h.node['schema'], schemaPointer).node;
+        headers.set(name, { required: h.node['required'] === true, schemaPointer, schema });
       }
     }
     result.set(status, { content: mediaMap(document, resolved.node['content'], resolved.pointer), headers });

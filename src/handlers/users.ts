@@ -5,7 +5,7 @@ import type { Input, Principal, Reply } from '../contract/types.js';
 import * as users from '../db/repos/users.repo.js';
 import type { NewUserRow, UserRow, UserRowUpdate } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { caller } from './caller.js';
+import { caller, notSignedIn } from './caller.js';
 import type { Caller } from './caller.js';
 
 type User = components['schemas']['User'];
@@ -71,7 +71,7 @@ export async function getCurrentUser(
 ): Promise<Reply<'getCurrentUser'>> {
   // The bearer check has just read the account; read it again only if it did not hand it over.
   const row = input.principal?.user ?? (await users.findUserById(deps.db, caller(input.principal).id));
-  if (row === undefined) throw new ApiError(401, 'The account no longer exists.');
+  if (row === undefined) throw notSignedIn('The account no longer exists.');
   return { status: 200, body: userRowToUser(row) };
 }
 

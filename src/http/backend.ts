@@ -190,8 +190,6 @@ function challenge(operation: OperationSpec, spec: Spec): string {
   return parts.join(', ') || 'Bearer';
 }
 
-const JSON_TYPE = /^application\/(.+\+)?json$/;
-
 /**
  * Creates the backend: registers one wrapper per operation that validates the
  * handler's reply against the contract before it is written.
@@ -328,13 +326,14 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       }
     }
     const headerValidators = validation.operation(operation.operationId).responseHeaders.get(reply.status);
-    const required = operation.responses.get(reply.status)?.headers;
+    const declaredHeaders = operation.responses.get(reply.status)?.headers;
     for (const [name, validate] of headerValidators ?? []) {
       if (name === 'X-Request-ID' || name === 'X-Process-Time') continue;
       const value = reply.headers?.[name];
+      const header = declaredHeaders?.get(name);
       if (value === undefined) {
-        if (required?.get(name)?.required === true) problems.push(`header ${name} is required`);
-      } else if (!validate(value) && !validate(Number(value))) {
+        if (header?.required === true) problems.push(`header ${name} is required`);
+      } else if (!validate(header === undefined ? value : coerceParameter(value, header.schema))) {
         problems.push(`header ${name} does not match its schema`);
       }
     }
@@ -360,5 +359,3 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     },
   };
 }
-
-export { JSON_TYPE };

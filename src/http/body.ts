@@ -18,7 +18,8 @@ export interface BodyParsers {
   read(req: Request, res: Response, operation: OperationSpec): Promise<ParsedBody | undefined>;
 }
 
-const isJson = (type: string): boolean => type === 'application/json' || type.endsWith('+json');
+/** application/json and any `+json` type (problem+json, …). */
+export const isJson = (type: string): boolean => type === 'application/json' || type.endsWith('+json');
 
 /** The media type of a Content-Type header, lower case, without parameters. */
 export function mediaTypeOf(header: string | undefined): string | undefined {

@@ -12,9 +12,9 @@ import { RouteIndex } from '../contract/routes.js';
 import type { Spec } from '../contract/spec.js';
 import type { SecurityHandlers } from '../contract/types.js';
 import type { Validation } from '../contract/validation.js';
-import { createBackend, JSON_TYPE } from './backend.js';
+import { createBackend } from './backend.js';
 import type { AnyHandler, Exchange, OutgoingReply } from './backend.js';
-import { createBodyParsers } from './body.js';
+import { createBodyParsers, isJson } from './body.js';
 import { docsRouter } from './docs.js';
 import { corsPolicy, requestContext, requestState } from './middleware.js';
 import { sendProblem, toProblem } from './problem.js';
@@ -36,8 +36,7 @@ function writeReply(res: Response, reply: OutgoingReply): void {
     return;
   }
   const type = reply.mediaType ?? 'application/json';
-  const payload =
-    JSON_TYPE.test(type) || typeof reply.body !== 'string' ? JSON.stringify(reply.body) : reply.body;
+  const payload = isJson(type) || typeof reply.body !== 'string' ? JSON.stringify(reply.body) : reply.body;
   res.setHeader('Content-Type', `${type}; charset=utf-8`);
   res.setHeader('Content-Length', Buffer.byteLength(payload));
   res.end(payload);
