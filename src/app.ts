@@ -25,6 +25,7 @@ import type { Database } from './db/schema.js';
 import { migrateToLatest } from './db/migrate.js';
 import { promoteToAdmin } from './db/repos/users.repo.js';
 import type { Deps } from './deps.js';
+import { createMetrics } from './metrics.js';
 import { handlers as contractHandlers } from './handlers/index.js';
 import type { AnyHandler } from './http/backend.js';
 import { createHttpApp } from './http/index.js';
@@ -117,12 +118,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     log,
     db: database.db,
     database,
+    metrics: createMetrics({
+      poolStats: () => database.poolStats(),
+      processMetrics: config.metricsAccess !== 'off',
+    }),
     auth: {
       passwords: createPasswordHasher(config.argon2),
       tokens: createTokenService(config),
       throttle: createLoginThrottle(database.db, config.loginThrottle),
     },
   };
+  let draining = false;
   const app = await createHttpApp({
     config,
     spec,
@@ -130,6 +136,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     handlers: options.handlers ?? contractHandlers,
     security: options.security ?? { ...apiKeySecurity(config.apiKeys), OAuth2PasswordBearer: bearerSecurity },
     deps,
+    draining: () => draining,
   });
 
   const server = createServer(app);
@@ -140,6 +147,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
+    draining = true;
+    // Read before close(): `listening` turns false at once, while connections still drain.
+    const wasListening = server.listening;
     const stopped = new Promise<void>((resolve) => {
       server.close(() => resolve());
     });
@@ -149,8 +159,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       server.closeAllConnections();
     }, config.shutdownTimeoutMs);
     timer.unref();
-    // `close` only waits when the server is listening.
-    if (server.listening) await stopped;
+    // The callback only comes when the server was listening, once the last connection has ended.
+    if (wasListening) await stopped;
     clearTimeout(timer);
     if (ownsDatabase) await database.close();
   };

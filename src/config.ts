@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 
 export type ResponseValidation = 'enforce' | 'log' | 'off';
+/** Who may read `/metrics`: nobody, anyone, or callers with a key from API_KEYS. */
+export type MetricsAccess = 'off' | 'open' | 'apikey';
 export type NodeEnv = 'development' | 'production' | 'test';
 
 export interface Config {
@@ -54,6 +56,11 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** Server processes sharing the port (node cluster); more than one needs DATABASE_URL. */
+  readonly workers: number;
+  readonly metricsAccess: MetricsAccess;
+  /** Longest a single SQL statement may run on PostgreSQL (0: no limit). */
+  readonly dbStatementTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -144,6 +151,15 @@ export function loadConfig(env: Env): Config {
     }
   }
 
+  const workers = int(env, 'WORKERS', 1, 1, 64);
+  if (workers > 1 && databaseUrl === undefined) {
+    throw new ConfigError(
+      'WORKERS',
+      `is ${workers}, but the embedded database (PGlite) lives inside one process and cannot be shared: ` +
+        'set DATABASE_URL to a PostgreSQL server to run more than one worker',
+    );
+  }
+
   const config: Config = {
     nodeEnv,
     host: str(env, 'HOST', '0.0.0.0'),
@@ -185,6 +201,14 @@ export function loadConfig(env: Env): Config {
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
     headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 0, 600_000),
     keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 0, 600_000),
+    workers,
+    metricsAccess: oneOf<MetricsAccess>(
+      env,
+      'METRICS_ACCESS',
+      ['off', 'open', 'apikey'],
+      nodeEnv === 'production' ? 'apikey' : 'open',
+    ),
+    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
   };
   return Object.freeze(config);
 }

@@ -10,12 +10,14 @@ import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Database } from './db/schema.js';
+import type { Metrics } from './metrics.js';
 
 export interface Deps {
   readonly config: Config;
   readonly log: Logger;
   readonly db: Kysely<Database>;
   readonly database: DatabaseHandle;
+  readonly metrics: Metrics;
   readonly auth: {
     readonly passwords: PasswordHasher;
     readonly tokens: TokenService;

@@ -20,6 +20,8 @@ export interface DatabaseHandle {
    * one connection may be busy: a transaction longer than timeoutMs makes it false.
    */
   ping(timeoutMs?: number): Promise<boolean>;
+  /** The pool's connections (for /metrics); undefined until the database is open. */
+  poolStats(): { total: number; idle: number; waiting: number } | undefined;
   /** Ends the pool, then closes PGlite. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -63,8 +65,11 @@ export const pgTypes: CustomTypesConfig = {
 };
 
 /** A pool on DATABASE_URL, or embedded PGlite under dataDir, and what closes it. */
+type OpenConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolMax'> &
+  Partial<Pick<Config, 'dbStatementTimeoutMs'>>;
+
 async function openPool(
-  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolMax'>,
+  config: OpenConfig,
   log: DatabaseLogger | undefined,
 ): Promise<{ pool: pg.Pool; kind: DatabaseHandle['kind']; afterPoolEnd?: () => Promise<void> }> {
   if (config.databaseUrl !== undefined) {
@@ -73,6 +78,8 @@ async function openPool(
       max: config.dbPoolMax,
       connectionTimeoutMillis: 5000,
       idleTimeoutMillis: 30_000,
+      // The server cancels a statement that runs longer (a stuck query must not hold a request for ever).
+      ...(config.dbStatementTimeoutMs ? { statement_timeout: config.dbStatementTimeoutMs } : {}),
       types: pgTypes,
     });
     // An idle client losing its connection (server restart, network) emits here;
@@ -99,11 +106,18 @@ async function openPool(
  * liveness) while PGlite is still opening. `ready` rejects if either fails.
  */
 export function openDatabase(
-  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolMax'>,
+  config: OpenConfig,
   log?: DatabaseLogger,
   prepare: (db: Kysely<Database>) => Promise<void> = async () => {},
 ): DatabaseHandle & { readonly ready: Promise<void> } {
   const opened = openPool(config, log);
+  let openPoolRef: pg.Pool | undefined;
+  opened.then(
+    ({ pool }) => {
+      openPoolRef = pool;
+    },
+    () => undefined,
+  );
   const ready = opened.then(async ({ pool }) => {
     // A second Kysely on the same pool, not gated; never destroyed (that would end the pool).
     await prepare(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
@@ -121,6 +135,10 @@ export function openDatabase(
     kind,
     ready,
     ping: (timeoutMs = 1000) => ping(db, timeoutMs),
+    poolStats: () =>
+      openPoolRef === undefined
+        ? undefined
+        : { total: openPoolRef.totalCount, idle: openPoolRef.idleCount, waiting: openPoolRef.waitingCount },
     close() {
       closing ??= (async () => {
         const open = await opened.catch(() => undefined);
@@ -139,10 +157,7 @@ export function openDatabase(
  * Opens the configured database and waits until it answers. The schema is not migrated here; see migrate.ts.
  * @example const { db, close } = await createDatabase({ databaseUrl: undefined, dataDir: 'memory://', dbPoolMax: 1 });
  */
-export async function createDatabase(
-  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolMax'>,
-  log?: DatabaseLogger,
-): Promise<DatabaseHandle> {
+export async function createDatabase(config: OpenConfig, log?: DatabaseLogger): Promise<DatabaseHandle> {
   const database = openDatabase(config, log);
   await database.ready;
   return database;

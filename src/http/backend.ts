@@ -338,6 +338,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       }
     }
     if (problems.length === 0) return { ...reply, mediaType };
+    deps.metrics.responseInvalid(operation.operationId);
     log.error(
       { operationId: operation.operationId, status: reply.status, problems },
       'response does not match the contract',

@@ -16,16 +16,22 @@ import { createBackend } from './backend.js';
 import type { AnyHandler, Exchange, OutgoingReply } from './backend.js';
 import { createBodyParsers, isJson } from './body.js';
 import { docsRouter } from './docs.js';
-import { corsPolicy, requestContext, requestState } from './middleware.js';
+import { metricsRoute } from './metrics.js';
+import { corsPolicy, requestContext, requestState, securityHeaders } from './middleware.js';
 import { sendProblem, toProblem } from './problem.js';
 
 export interface HttpOptions {
-  readonly config: Pick<Config, 'bodyLimitBytes' | 'corsOrigins' | 'responseValidation' | 'trustProxyHops'>;
+  readonly config: Pick<
+    Config,
+    'bodyLimitBytes' | 'corsOrigins' | 'responseValidation' | 'trustProxyHops' | 'metricsAccess' | 'apiKeys'
+  >;
   readonly spec: Spec;
   readonly validation: Validation;
   readonly handlers: Readonly<Record<string, AnyHandler>>;
   readonly security: SecurityHandlers;
   readonly deps: Deps;
+  /** True once the server is shutting down (responses then close their connections). */
+  readonly draining?: () => boolean;
 }
 
 function writeReply(res: Response, reply: OutgoingReply): void {
@@ -57,7 +63,8 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
   app.disable('etag');
   app.set('query parser', false);
   app.set('trust proxy', config.trustProxyHops);
-  app.use(requestContext(deps.log));
+  app.use(requestContext(deps.log, deps.metrics, options.draining ?? (() => false)));
+  app.use(securityHeaders());
   const cors = corsPolicy(config.corsOrigins);
   if (cors !== undefined) app.use(cors);
 
@@ -98,8 +105,9 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
     });
   });
 
-  // The served contract and its docs.
+  // The served contract and its docs, and the metrics (outside the contract, like the docs).
   app.use(docsRouter(spec.document));
+  if (config.metricsAccess !== 'off') app.get('/metrics', metricsRoute(deps.metrics, config));
 
   // Nothing matched: openapi-backend's notFound handler answers.
   app.use((req: Request, res: Response) => {

@@ -1,12 +1,14 @@
 /**
  * Cross-cutting HTTP concerns that run for every request, matched or not:
- * request id, timing header, one log line per request, CORS.
+ * request id, timing header, one log line per request, security headers, CORS.
  */
 import { randomUUID } from 'node:crypto';
 import cors from 'cors';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import helmet from 'helmet';
 import onHeaders from 'on-headers';
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -33,10 +35,10 @@ export function requestState(res: Response): RequestState {
 
 /**
  * Assigns the request id (the client's when it is sane), sets `X-Request-ID`
- * and `X-Process-Time` (seconds, as the guide's timing middleware does) and
- * logs one line when the response is done.
+ * and `X-Process-Time` (seconds, as the guide's timing middleware does),
+ * counts the request in the metrics and logs one line when the response is done.
  */
-export function requestContext(log: Logger): RequestHandler {
+export function requestContext(log: Logger, metrics: Metrics, draining: () => boolean): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
     const given = req.headers['x-request-id'];
@@ -46,12 +48,17 @@ export function requestContext(log: Logger): RequestHandler {
     res.setHeader('X-Request-ID', requestId);
     onHeaders(res, function setProcessTime(this: Response) {
       this.setHeader('X-Process-Time', (Number(process.hrtime.bigint() - start) / 1e9).toFixed(6));
+      // While shutting down, end keep-alive connections after this response: a
+      // client that keeps its connection busy would otherwise hold the drain open.
+      if (draining()) this.setHeader('Connection', 'close');
     });
     let logged = false;
     const done = (): void => {
       if (logged) return;
       logged = true;
       const path = req.originalUrl.split('?', 1)[0];
+      const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
+      metrics.observeRequest(state.operationId, req.method, res.statusCode, durationMs / 1000);
       log.info(
         {
           reqId: requestId,
@@ -59,7 +66,7 @@ export function requestContext(log: Logger): RequestHandler {
           path,
           operationId: state.operationId,
           status: res.statusCode,
-          durationMs: Number(process.hrtime.bigint() - start) / 1e6,
+          durationMs,
           aborted: !res.writableFinished,
         },
         'request',
@@ -79,4 +86,43 @@ export function corsPolicy(origins: readonly string[]): RequestHandler | undefin
     exposedHeaders: ['X-Request-ID', 'X-Process-Time', 'Location', 'WWW-Authenticate', 'Retry-After'],
     maxAge: 600,
   });
+}
+
+/**
+ * Security headers on every response (helmet's defaults: nosniff, frame and
+ * referrer policies, HSTS, COOP/CORP, ...). API responses are data, never a
+ * page, so their Content-Security-Policy forbids everything; the two docs pages
+ * get a policy that allows their own scripts, styles and Redoc's blob worker.
+ */
+export function securityHeaders(): RequestHandler {
+  const api = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    },
+    xFrameOptions: { action: 'deny' },
+  });
+  const docs = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // Swagger UI and Redoc set inline styles; Redoc also draws with data: images and runs a blob: worker.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        workerSrc: ["'self'", 'blob:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    xFrameOptions: { action: 'deny' },
+  });
+  return (req, res, next) => {
+    const docsPage = req.path === '/docs' || req.path.startsWith('/docs/') || req.path.startsWith('/redoc');
+    (docsPage ? docs : api)(req, res, next);
+  };
 }

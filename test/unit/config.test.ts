@@ -28,6 +28,8 @@ describe('loadConfig', () => {
     [{ CORS_ORIGINS: 'example.com' }, 'CORS_ORIGINS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ BODY_LIMIT_BYTES: '0' }, 'BODY_LIMIT_BYTES'],
+    [{ WORKERS: '2' }, 'WORKERS'],
+    [{ METRICS_ACCESS: 'public' }, 'METRICS_ACCESS'],
   ];
   for (const [env, variable] of rejects) {
     it(`stops with a message naming ${variable} for ${JSON.stringify(env)}`, () => {

@@ -1,0 +1,174 @@
+/**
+ * Prometheus metrics (prom-client), one registry per app instance: requests by
+ * operation and status, latency, validation failures, the database pool, and
+ * Node's own (event-loop lag, heap, GC). Other parts of the app (WebSockets,
+ * jobs) add gauges through `gauge()`. Labels are operationIds, never raw
+ * paths, so a client probing random URLs cannot blow up the series count.
+ */
+import cluster from 'node:cluster';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Label used for requests that matched no operation of the contract. */
+export const NO_OPERATION = '(none)';
+
+export interface PoolStats {
+  readonly total: number;
+  readonly idle: number;
+  readonly waiting: number;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** One finished request. */
+  observeRequest(operationId: string | undefined, method: string, status: number, seconds: number): void;
+  /** A handler's reply that broke the contract (whatever RESPONSE_VALIDATION then did with it). */
+  responseInvalid(operationId: string): void;
+  /** A gauge read when scraped, e.g. open WebSocket connections or queued jobs. */
+  gauge(name: string, help: string, read: () => number | Promise<number>): void;
+  /** The text exposition: this process's, or in a cluster worker, every worker's, aggregated by the primary. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface MetricsOptions {
+  readonly poolStats?: () => PoolStats | undefined;
+  /** Default Node.js metrics; off in tests that build many apps in one process. */
+  readonly processMetrics?: boolean;
+}
+
+/** Message a cluster worker sends the primary to ask for every worker's metrics, and the answer. */
+export const METRICS_REQUEST = 'app:metrics-request';
+export const METRICS_RESPONSE = 'app:metrics-response';
+interface MetricsReply {
+  readonly type: typeof METRICS_RESPONSE;
+  readonly id: number;
+  readonly body?: string;
+  readonly error?: string;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by operationId, method and status.',
+    labelNames: ['operation', 'method', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from the request arriving to the response finishing, by operationId.',
+    labelNames: ['operation', 'method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const invalidRequests = new Counter({
+    name: 'http_request_validation_failures_total',
+    help: 'Requests answered 422 because they broke the contract, by operationId.',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  });
+  const invalidResponses = new Counter({
+    name: 'http_response_validation_failures_total',
+    help: 'Handler replies that broke the contract (a bug in the server), by operationId.',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  });
+
+  const { poolStats } = options;
+  if (poolStats !== undefined) {
+    new Gauge({
+      name: 'db_pool_connections',
+      help: 'Database pool connections by state (idle, busy) and requests waiting for one.',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      collect() {
+        const stats = poolStats();
+        this.reset();
+        if (stats === undefined) return; // the database is not open yet
+        this.set({ state: 'idle' }, stats.idle);
+        this.set({ state: 'busy' }, stats.total - stats.idle);
+        this.set({ state: 'waiting' }, stats.waiting);
+      },
+    });
+  }
+
+  const local = async (): Promise<string> => registry.metrics();
+  let render = local;
+  if (cluster.isWorker) {
+    // The primary aggregates every worker's registry (prom-client's cluster
+    // support): each worker answers its requests with this registry.
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([registry]);
+    render = () => askPrimary().catch(local);
+  }
+
+  return {
+    registry,
+    observeRequest(operationId, method, status, seconds) {
+      const operation = operationId ?? NO_OPERATION;
+      requests.inc({ operation, method, status: String(status) });
+      duration.observe({ operation, method }, seconds);
+      if (status === 422 && operationId !== undefined) invalidRequests.inc({ operation });
+    },
+    responseInvalid(operationId) {
+      invalidResponses.inc({ operation: operationId });
+    },
+    gauge(name, help, read) {
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        async collect() {
+          this.set(await read());
+        },
+      });
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await render() };
+    },
+  };
+}
+
+let nextRequest = 0;
+
+/** Asks the cluster primary for the aggregated metrics of every worker (see server.ts). */
+function askPrimary(timeoutMs = 5000): Promise<string> {
+  const send = process.send?.bind(process);
+  if (send === undefined) return Promise.reject(new Error('no IPC channel to the primary'));
+  const id = nextRequest++;
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: unknown): void => {
+      const reply = message as Partial<MetricsReply> | null;
+      if (reply?.type !== METRICS_RESPONSE || reply.id !== id) return;
+      done();
+      if (reply.body !== undefined) resolve(reply.body);
+      else reject(new Error(reply.error ?? 'the primary sent no metrics'));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error('the primary did not answer the metrics request'));
+    }, timeoutMs);
+    const done = (): void => {
+      clearTimeout(timer);
+      process.off('message', onMessage);
+    };
+    process.on('message', onMessage);
+    send({ type: METRICS_REQUEST, id });
+  });
+}
+
+/** In the cluster primary: answers workers' metrics requests with every worker's metrics, aggregated. */
+export function serveClusterMetrics(): void {
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (worker, message: unknown) => {
+    const request = message as { type?: unknown; id?: unknown } | null;
+    if (request?.type !== METRICS_REQUEST || typeof request.id !== 'number') return;
+    const id = request.id;
+    aggregator.clusterMetrics().then(
+      (body) => worker.send({ type: METRICS_RESPONSE, id, body } satisfies MetricsReply),
+      (error: unknown) =>
+        worker.send({ type: METRICS_RESPONSE, id, error: String(error) } satisfies MetricsReply),
+    );
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * Runs the real server entry point (`src/server.ts`) as a child process, for
+ * tests about processes: clusters, signals, crashes. The child logs JSON lines
+ * to stdout; they are kept, parsed, for assertions.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A port that was free a moment ago (the child binds it itself). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly logs: Record<string, unknown>[];
+  /** Resolves with the exit code (or the signal's name) once the process has ended. */
+  readonly exited: Promise<number | string>;
+  /** Polls `path` until it answers 200 (default: readiness). */
+  waitFor(pathname?: string, timeoutMs?: number): Promise<void>;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
+  /** Sends a signal; `kill('SIGKILL')` for a crash. */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Starts `node --import tsx src/server.ts` with test settings plus `env`.
+ * @example const server = await spawnServer({ DATABASE_URL: url }); await server.waitFor();
+ */
+export async function spawnServer(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const port = env['PORT'] ?? String(await freePort());
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: root,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
+      ARGON2_MEMORY_KIB: '8192',
+      ...env,
+      PORT: port,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let pending = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: line });
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    child,
+    url,
+    logs,
+    exited,
+    async waitFor(pathname = '/health/ready', timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      let ended = false;
+      void exited.then(() => {
+        ended = true;
+      });
+      while (Date.now() < deadline) {
+        if (ended) throw new Error(`the server exited before ${pathname} answered 200:\n${stderr}`);
+        try {
+          const res = await fetch(`${url}${pathname}`);
+          await res.arrayBuffer();
+          if (res.status === 200) return;
+        } catch {
+          // not listening yet
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`${pathname} did not answer 200 within ${timeoutMs} ms:\n${stderr}`);
+    },
+    stderr: () => stderr,
+    kill(signal = 'SIGTERM') {
+      child.kill(signal);
+    },
+  };
+}

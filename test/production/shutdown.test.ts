@@ -1,0 +1,94 @@
+/**
+ * Graceful shutdown under load: SIGTERM while 50 keep-alive connections keep
+ * sending requests. Every request the server accepted must complete (the
+ * client gets the whole response, the server logs none as aborted), and the
+ * process must exit 0 within 10 s.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { Agent, request } from 'node:http';
+import { spawnServer } from '../helpers/process.js';
+
+interface Outcome {
+  readonly status?: number;
+  readonly error?: string;
+  /** True when the response started but did not finish (a cut response). */
+  readonly cut?: boolean;
+}
+
+/** One GET over a keep-alive agent; never throws. */
+function get(url: string, agent: Agent): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const req = request(url, { agent }, (res) => {
+      res.on('data', () => undefined);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+      res.on('error', (error) => resolve({ error: error.message, cut: true }));
+      res.on('aborted', () => resolve({ error: 'aborted', cut: true }));
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    req.end();
+  });
+}
+
+describe('graceful shutdown under load', function () {
+  this.timeout(90_000);
+  let dataDir: string | undefined;
+  after(async () => {
+    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('completes every accepted request and exits 0 within 10 s of SIGTERM', async () => {
+    const databaseUrl = process.env['DATABASE_URL'];
+    const env: Record<string, string> = { SHUTDOWN_TIMEOUT_MS: '8000' };
+    if (databaseUrl) env['DATABASE_URL'] = databaseUrl;
+    else env['DATA_DIR'] = dataDir = await mkdtemp(path.join(tmpdir(), 'shutdown-'));
+    const server = await spawnServer(env);
+    await server.waitFor('/health/ready', 60_000);
+
+    const agent = new Agent({ keepAlive: true, maxSockets: 50 });
+    const outcomes: Outcome[] = [];
+    let signalled = 0;
+    const loops = Array.from({ length: 50 }, async () => {
+      // Each loop sends until the server stops taking requests.
+      for (;;) {
+        const outcome = await get(`${server.url}/items?limit=5`, agent);
+        outcomes.push(outcome);
+        if (outcome.error !== undefined && signalled > 0) return;
+        if (signalled > 0 && Date.now() - signalled > 15_000) return;
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const before = outcomes.length;
+    signalled = Date.now();
+    server.kill('SIGTERM');
+    const code = await server.exited;
+    const took = Date.now() - signalled;
+    await Promise.all(loops);
+    agent.destroy();
+
+    expect(before, 'requests served before the signal').to.be.greaterThan(50);
+    expect(code).to.equal(0);
+    expect(took).to.be.below(10_000);
+    const answered = outcomes.filter((o) => o.status !== undefined);
+    expect(
+      answered.filter((o) => (o.status ?? 0) >= 500),
+      '5xx answers',
+    ).to.deep.equal([]);
+    expect(
+      outcomes.filter((o) => o.cut === true),
+      'responses cut off',
+    ).to.deep.equal([]);
+    // Every request the server logged as accepted reached the client whole.
+    const logged = server.logs.filter((line) => line['msg'] === 'request' && line['path'] === '/items');
+    expect(
+      logged.filter((line) => line['aborted'] === true),
+      'requests logged as aborted',
+    ).to.deep.equal([]);
+    expect(logged.length).to.equal(answered.length);
+    // Refused connections after the listener closed are expected; nothing else is.
+    const errors = new Set(outcomes.flatMap((o) => (o.error === undefined ? [] : [o.error])));
+    for (const error of errors) expect(['ECONNREFUSED', 'ECONNRESET']).to.include(error);
+  });
+});
