@@ -85,6 +85,13 @@ async function openPool(
     // An idle client losing its connection (server restart, network) emits here;
     // without a listener that would crash the process. The pool replaces the client.
     pool.on('error', (err) => log?.warn({ err }, 'idle database client error'));
+    // A client that is checked out when its connection drops emits 'error' too,
+    // and the pool only listens on idle ones: unheard, that event would crash the
+    // process. Its query has already failed (and is answered 503); the pool then
+    // discards the client. This listener only keeps the process alive.
+    pool.on('connect', (client) => {
+      client.on('error', (err) => log?.warn({ err: { message: err.message } }, 'database connection lost'));
+    });
     log?.info({ kind: 'postgres', poolMax: config.dbPoolMax }, 'database pool created');
     return { pool, kind: 'postgres' };
   }

@@ -16,7 +16,8 @@ export async function getReadiness(
   _input: Input<'getReadiness'>,
   deps: Deps,
 ): Promise<Reply<'getReadiness'>> {
-  if (!(await deps.database.ping(1000))) throw new ApiError(503, 'The database does not answer.');
+  if (!(await deps.database.ping(1000)))
+    throw new ApiError(503, 'The database does not answer.', { headers: { 'Retry-After': '5' } });
   return { status: 200, body: { status: 'ready', checks: { database: 'ok' } } };
 }
 

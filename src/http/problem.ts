@@ -8,8 +8,12 @@ import type { Response } from 'express';
 import type { Logger } from 'pino';
 import { ApiError } from '../contract/errors.js';
 import type { FieldError } from '../contract/errors.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 
 export const PROBLEM_JSON = 'application/problem+json';
+
+/** What a 503 asks the client to wait before retrying. */
+const RETRY_AFTER_SECONDS = 5;
 
 /** RFC 9110 names where Node still uses the older ones. */
 const TITLES: Readonly<Record<number, string>> = {
@@ -50,9 +54,27 @@ export function toProblem(error: unknown, instance: string, requestId: string, l
     if (error.errors !== undefined) body.errors = [...error.errors];
     if (error.status >= 500) {
       body.request_id = requestId;
-      log.error({ err: error.cause ?? error }, error.detail);
+      // 503 is a dependency being away (expected in an outage); other 5xx are bugs worth a stack.
+      if (error.status === 503) log.warn({ status: 503 }, error.detail);
+      else log.error({ err: error.cause ?? error }, error.detail);
     }
     return { status: error.status, body, headers: error.headers };
+  }
+  if (isDatabaseUnavailable(error)) {
+    // An outage, not a bug: tell the client to come back, and keep the log line short.
+    log.warn({ err: { message: (error as Error).message } }, 'database unavailable');
+    return {
+      status: 503,
+      body: {
+        type: 'about:blank',
+        title: statusTitle(503),
+        status: 503,
+        detail: 'The database is not available right now; try again shortly.',
+        instance,
+        request_id: requestId,
+      },
+      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+    };
   }
   log.error({ err: error }, 'unhandled error');
   return {
