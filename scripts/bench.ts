@@ -25,7 +25,10 @@
  *   BENCH_ROUNDS=1           repeat the throughput runs (order rotated) and report medians
  *   BENCH_BUSY_RETRIES=2     measure a run again (keeping the quietest) while other processes
  *                            used more than 15 % of a CPU during it
- *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup   a subset of the sections
+ *   8-9. Scale-out (WORKERS=2 vs 1, PostgreSQL) and a soak with RSS sampled every 10 s:
+ *      see scripts/bench/scale.ts. 'soak' runs only together with 'scale'.
+ *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup,scale,soak   a subset of the sections
+ *   BENCH_SOAK_SECONDS=600   how long the soak runs
  *   BENCH_DB=postgres,pglite the databases of sections 4-7
  *   BENCH_CPU_PROF=1         also profile (a) and (b) under the same load (--cpu-prof) and
  *                            print their top functions; the profiles are kept in a temp dir.
@@ -68,6 +71,7 @@ import {
   quietest,
   verdict,
 } from './bench/report.js';
+import { scaleSections } from './bench/scale.js';
 import { httpGet, startupBreakdown, timeToExit, timeToFirst200 } from './bench/startup.js';
 import type { Breakdown, StartResult } from './bench/startup.js';
 import { worstCasePath } from './bench/synthetic-spec.js';
@@ -93,7 +97,10 @@ const load: LoadSettings = {
 const rounds = envInt('BENCH_ROUNDS', 1, 1);
 const busyRetries = envInt('BENCH_BUSY_RETRIES', 2);
 const sections = new Set(
-  (process.env['BENCH_ONLY'] ?? ['throughput', 'flatness', ...API_SECTIONS, 'startup'].join(',')).split(','),
+  (
+    process.env['BENCH_ONLY'] ??
+    ['throughput', 'flatness', ...API_SECTIONS, 'startup', 'scale', 'soak'].join(',')
+  ).split(','),
 );
 const databases = new Set((process.env['BENCH_DB'] ?? DATABASES.join(',')).split(','));
 const cpuProfile = process.env['BENCH_CPU_PROF'] === '1';
@@ -607,6 +614,22 @@ async function main(): Promise<void> {
     if (sections.has('flatness')) flat = await flatness();
     api = await apiSections({ load, rounds, busyRetries, sections, databases, pgHost, pgUser, cpuProfile });
     if (sections.has('startup')) start = await startup();
+    if (sections.has('scale')) {
+      const pgArgs = ['-h', pgHost, '-U', pgUser];
+      await scaleSections({
+        load,
+        rounds: Math.max(rounds, 3),
+        pgHost,
+        pgUser,
+        compile: compileApp,
+        onCleanup,
+        dropDatabase: async (name) => {
+          await run('dropdb', [...pgArgs, '--if-exists', '--force', name], { timeout: 30_000 });
+        },
+        soakSeconds: envInt('BENCH_SOAK_SECONDS', 600, 10),
+        sections,
+      });
+    }
     if (cpuProfile && sections.has('throughput')) await profiles();
   } finally {
     await cleanUp();

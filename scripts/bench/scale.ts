@@ -1,0 +1,210 @@
+/**
+ * Scale-out and soak on PostgreSQL, with the compiled server (`node dist/server.js`
+ * as `npm start` runs it):
+ *
+ *   scale: WORKERS=2 vs WORKERS=1 on a database-backed read (GET /items/{id}),
+ *          rounds interleaved, median ratio. Target ≥ 1.5× on 2 cores; note that
+ *          the load generator and PostgreSQL share those cores.
+ *   soak:  one process at 50 % of the maximum measured just before, for
+ *          BENCH_SOAK_SECONDS (600), RSS sampled every 10 s; the verdict is
+ *          on the trend (least-squares slope over the last two thirds, after
+ *          warm-up) rather than on a single sample.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
+import { measure } from './load.js';
+import type { LoadSettings } from './load.js';
+import { runTracked, spawnTracked, stop } from './processes.js';
+import { freePort, httpGet } from './startup.js';
+import { HOST } from './serve.js';
+import { failed, heading, int, median, pct, verdict } from './report.js';
+
+export interface ScaleSettings {
+  readonly load: LoadSettings;
+  readonly rounds: number;
+  readonly pgHost: string;
+  readonly pgUser: string;
+  /** Compiles the app; returns the node arguments that start it. */
+  readonly compile: () => Promise<string[]>;
+  readonly onCleanup: (cleanup: () => Promise<void>) => void;
+  readonly dropDatabase: (name: string) => Promise<void>;
+  readonly soakSeconds: number;
+  readonly sections: ReadonlySet<string>;
+}
+
+export interface ScaleResult {
+  readonly one?: number;
+  readonly two?: number;
+  readonly ratio?: number;
+  readonly soak?: { samples: number[]; slopeMiBPerMin: number; rate: number; bad: number };
+}
+
+const TARGET_RATIO = 1.5;
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly url: string;
+}
+
+async function startWorkers(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  workers: number,
+): Promise<Running> {
+  const port = await freePort();
+  const child = spawnTracked(process.execPath, args, {
+    env: { ...env, HOST, PORT: String(port), WORKERS: String(workers), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log: string[] = [];
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => log.push(line));
+  const url = `http://${HOST}:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${log.join('\n')}`);
+    if (Date.now() > deadline) throw new Error('the server did not become ready in 60 s');
+    const status = await httpGet(`${url}/health/ready`, 2000).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) break;
+    await sleep(100);
+  }
+  // With a cluster, give every worker time to listen and warm its validators.
+  await sleep(workers > 1 ? 1500 : 300);
+  return { child, url };
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return kb === undefined ? NaN : Number(kb) / 1024;
+}
+
+/** Least-squares slope of ys over xs. */
+function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += ((xs[i] ?? 0) - mx) * ((ys[i] ?? 0) - my);
+    den += ((xs[i] ?? 0) - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+export async function scaleSections(settings: ScaleSettings): Promise<ScaleResult> {
+  heading('8. Scale-out: WORKERS=2 vs WORKERS=1 on PostgreSQL, GET /items/{id} (compiled server)');
+  let args: string[];
+  try {
+    args = await settings.compile();
+  } catch (error) {
+    failed('compiling the app', error);
+    return {};
+  }
+  const dbName = `bench_scale_${process.pid}`;
+  const pgArgs = ['-h', settings.pgHost, '-U', settings.pgUser];
+  try {
+    await runTracked('createdb', [...pgArgs, dbName], 30_000);
+  } catch (error) {
+    failed('creating the scale database', error);
+    return {};
+  }
+  settings.onCleanup(() => settings.dropDatabase(dbName));
+  const env: Record<string, string | undefined> = {
+    PATH: process.env['PATH'],
+    NODE_ENV: 'production',
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
+    DATABASE_URL: `postgres://${settings.pgUser}@${settings.pgHost}:5432/${dbName}`,
+    METRICS_ACCESS: 'off',
+  };
+
+  // Migrate with one start, then seed 1,000 items with plain SQL.
+  const first = await startWorkers(args, env, 1);
+  await stop(first.child);
+  await runTracked(
+    'psql',
+    [
+      ...pgArgs,
+      '-d',
+      dbName,
+      '-qc',
+      `insert into users (email, full_name, password_hash, role) values ('seed@example.com', 'Seed', 'x', 'user');
+       insert into items (owner_id, name, description, price, tax)
+       select 1, 'Item ' || g, 'Seeded for the scale benchmark', 9.99 + g, 0.1 from generate_series(1, 1000) g;`,
+    ],
+    60_000,
+  );
+
+  const result: { one: number[]; two: number[] } = { one: [], two: [] };
+  const path = '/items/500';
+  for (let round = 0; round < settings.rounds; round++) {
+    const order = round % 2 === 0 ? [1, 2] : [2, 1];
+    for (const workers of order) {
+      const server = await startWorkers(args, env, workers);
+      try {
+        const measured = await measure(`${server.url}${path}`, settings.load);
+        if (measured.bad > 0) console.log(`  (${measured.bad} bad answers with WORKERS=${workers})`);
+        (workers === 1 ? result.one : result.two).push(measured.requestsPerSecond);
+        console.log(
+          `  round ${round + 1}, WORKERS=${workers}: ${int(measured.requestsPerSecond)} req/s, p99 ${measured.p99} ms`,
+        );
+      } finally {
+        await stop(server.child);
+      }
+    }
+  }
+  const one = median(result.one);
+  const two = median(result.two);
+  const ratio = two / one;
+  console.log(
+    `WORKERS=2 / WORKERS=1: ${ratio.toFixed(2)}× (${int(two)} vs ${int(one)} req/s, median of ${settings.rounds}) ` +
+      `target ≥ ${TARGET_RATIO}× ${verdict(ratio >= TARGET_RATIO)}`,
+  );
+
+  if (!settings.sections.has('soak')) return { one, two, ratio };
+  heading(`9. Soak: one process at 50 % of its maximum for ${settings.soakSeconds} s, RSS every 10 s`);
+  const rate = Math.max(1, Math.round(one / 2));
+  const server = await startWorkers(args, env, 1);
+  const pid = server.child.pid ?? 0;
+  const samples: number[] = [rssMiB(pid)];
+  const times: number[] = [0];
+  const started = Date.now();
+  const sampler = setInterval(() => {
+    samples.push(rssMiB(pid));
+    times.push((Date.now() - started) / 60_000);
+    console.log(`  ${int((Date.now() - started) / 1000)} s: RSS ${samples.at(-1)?.toFixed(1)} MiB`);
+  }, 10_000);
+  let bad = 0;
+  try {
+    const soak = await autocannon({
+      url: `${server.url}${path}`,
+      connections: 10,
+      overallRate: rate,
+      duration: settings.soakSeconds,
+    });
+    bad = soak.non2xx + soak.errors + soak.timeouts;
+    console.log(
+      `  ${soak.requests.total} requests at ${rate} req/s target, ${bad} bad, p99 ${soak.latency.p99} ms`,
+    );
+  } finally {
+    clearInterval(sampler);
+    await stop(server.child);
+  }
+  const from = Math.floor(samples.length / 3);
+  const trend = slope(times.slice(from), samples.slice(from));
+  const growth = (samples.at(-1) ?? 0) - (samples[from] ?? 0);
+  // "No upward trend": under 1 MiB per 10 minutes after warm-up counts as flat.
+  const flat = trend * 10 < 1;
+  console.log(
+    `RSS: ${samples[0]?.toFixed(1)} MiB at start, ${samples[from]?.toFixed(1)} after warm-up, ` +
+      `${samples.at(-1)?.toFixed(1)} at the end (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MiB); ` +
+      `slope after warm-up ${trend.toFixed(3)} MiB/min ${verdict(flat)}; ${pct(bad / Math.max(1, rate * settings.soakSeconds))} bad`,
+  );
+  return { one, two, ratio, soak: { samples, slopeMiBPerMin: trend, rate, bad } };
+}
