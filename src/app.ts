@@ -129,6 +129,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   };
   let draining = false;
+  let isReady = false;
+  ready.then(
+    () => {
+      isReady = true;
+    },
+    () => undefined,
+  );
   const app = await createHttpApp({
     config,
     spec,
@@ -137,6 +144,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     security: options.security ?? { ...apiKeySecurity(config.apiKeys), OAuth2PasswordBearer: bearerSecurity },
     deps,
     draining: () => draining,
+    ready: () => isReady,
   });
 
   const server = createServer(app);

@@ -17,7 +17,7 @@ import type { AnyHandler, Exchange, OutgoingReply } from './backend.js';
 import { createBodyParsers, isJson } from './body.js';
 import { docsRouter } from './docs.js';
 import { metricsRoute } from './metrics.js';
-import { corsPolicy, requestContext, requestState, securityHeaders } from './middleware.js';
+import { corsPolicy, requestContext, requestState, securityHeaders, startupGate } from './middleware.js';
 import { sendProblem, toProblem } from './problem.js';
 
 export interface HttpOptions {
@@ -32,6 +32,8 @@ export interface HttpOptions {
   readonly deps: Deps;
   /** True once the server is shutting down (responses then close their connections). */
   readonly draining?: () => boolean;
+  /** False while the database is opening and migrating: requests other than health and docs get 503. */
+  readonly ready?: () => boolean;
 }
 
 function writeReply(res: Response, reply: OutgoingReply): void {
@@ -67,6 +69,7 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
   app.use(securityHeaders());
   const cors = corsPolicy(config.corsOrigins);
   if (cors !== undefined) app.use(cors);
+  if (options.ready !== undefined) app.use(startupGate(options.ready));
 
   const exchangeFor = (req: Request, res: Response, match: Exchange['match']): Exchange => {
     const url = req.url;

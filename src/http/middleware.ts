@@ -8,6 +8,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import onHeaders from 'on-headers';
 import type { Logger } from 'pino';
+import { ApiError } from '../contract/errors.js';
 import type { Metrics } from '../metrics.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -124,5 +125,26 @@ export function securityHeaders(): RequestHandler {
   return (req, res, next) => {
     const docsPage = req.path === '/docs' || req.path.startsWith('/docs/') || req.path.startsWith('/redoc');
     (docsPage ? docs : api)(req, res, next);
+  };
+}
+
+/** Paths that answer while the database is still opening: liveness, readiness, the contract and docs, metrics. */
+const OPEN_DURING_STARTUP = /^\/(health(\/ready)?|openapi\.(json|yaml)|docs(\/.*)?|redoc(\/.*)?|metrics)$/;
+
+/**
+ * Until the database is open and migrated, every other request is refused at
+ * once with 503 and Retry-After, rather than left waiting for a schema that is
+ * not there yet (a new embedded database takes seconds to create).
+ */
+export function startupGate(isReady: () => boolean): RequestHandler {
+  let open = false;
+  return (req, res, next) => {
+    if (open || (open = isReady()) || OPEN_DURING_STARTUP.test(req.path)) {
+      next();
+      return;
+    }
+    next(
+      new ApiError(503, 'The service is starting; try again shortly.', { headers: { 'Retry-After': '1' } }),
+    );
   };
 }
