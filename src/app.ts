@@ -129,8 +129,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   };
   let draining = false;
+  // The gate opens with the database (validators left to warm up compile on first use anyway).
   let isReady = false;
-  ready.then(
+  databaseReady.then(
     () => {
       isReady = true;
     },
