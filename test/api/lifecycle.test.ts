@@ -54,11 +54,14 @@ describe('process lifecycle', function () {
       expect(await res.json()).to.deep.equal({ status: 'healthy' });
       if (!db) {
         // A new embedded database takes seconds to create: the server listens first,
-        // live but not ready, and a query made meanwhile waits instead of failing.
+        // live but not ready, and refuses operations meanwhile (503, Retry-After)
+        // rather than leaving them waiting for a schema that is not there yet.
         expect(output()).to.not.include('database ready');
         expect((await fetch(`${url}/health/ready`)).status).to.equal(503);
         const items = await fetch(`${url}/items`);
-        expect(items.status).to.equal(200);
+        expect(items.status).to.equal(503);
+        expect(items.headers.get('retry-after')).to.equal('1');
+        expect(items.headers.get('content-type')).to.match(/^application\/problem\+json/);
       }
       let ready = 0;
       for (let i = 0; i < 100 && ready !== 200; i += 1) {
