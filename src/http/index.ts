@@ -69,7 +69,6 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
   app.use(securityHeaders());
   const cors = corsPolicy(config.corsOrigins);
   if (cors !== undefined) app.use(cors);
-  if (options.ready !== undefined) app.use(startupGate(options.ready));
 
   const exchangeFor = (req: Request, res: Response, match: Exchange['match']): Exchange => {
     const url = req.url;
@@ -89,6 +88,8 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
     sendProblem(res, toProblem(error, req.path, state.requestId, state.log));
   };
 
+  const gate = startupGate(options.ready ?? (() => true));
+
   // Operations of the contract.
   app.use((req: Request, res: Response, next: NextFunction) => {
     const q = req.url.indexOf('?');
@@ -102,6 +103,7 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
     void (async () => {
       if (match.kind === 'bad-path')
         throw new ApiError(400, 'The request path is not validly percent-encoded.');
+      if (match.kind === 'operation') gate(match.operation.operationId);
       writeReply(res, await backend.handle(exchange));
     })().catch((error: unknown) => {
       fail(req, res, error);

@@ -128,23 +128,22 @@ export function securityHeaders(): RequestHandler {
   };
 }
 
-/** Paths that answer while the database is still opening: liveness, readiness, the contract and docs, metrics. */
-const OPEN_DURING_STARTUP = /^\/(health(\/ready)?|openapi\.(json|yaml)|docs(\/.*)?|redoc(\/.*)?|metrics)$/;
+/** Operations that answer while the database is still opening: liveness and readiness. */
+const OPEN_DURING_STARTUP: ReadonlySet<string> = new Set(['getHealth', 'getReadiness']);
 
 /**
- * Until the database is open and migrated, every other request is refused at
- * once with 503 and Retry-After, rather than left waiting for a schema that is
- * not there yet (a new embedded database takes seconds to create).
+ * Until the database is open and migrated, operations other than liveness and
+ * readiness are refused at once with 503 and Retry-After, rather than left
+ * waiting for a schema that is not there yet (a new embedded database takes
+ * seconds to create). The contract and docs are not operations: they answer.
+ * Returns a check that throws the 503.
  */
-export function startupGate(isReady: () => boolean): RequestHandler {
+export function startupGate(isReady: () => boolean): (operationId: string) => void {
   let open = false;
-  return (req, res, next) => {
-    if (open || (open = isReady()) || OPEN_DURING_STARTUP.test(req.path)) {
-      next();
-      return;
-    }
-    next(
-      new ApiError(503, 'The service is starting; try again shortly.', { headers: { 'Retry-After': '1' } }),
-    );
+  return (operationId) => {
+    if (open || (open = isReady()) || OPEN_DURING_STARTUP.has(operationId)) return;
+    throw new ApiError(503, 'The service is starting; try again shortly.', {
+      headers: { 'Retry-After': '1' },
+    });
   };
 }

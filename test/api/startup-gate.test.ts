@@ -1,0 +1,60 @@
+/**
+ * While the database is opening, every operation of the contract but liveness
+ * and readiness answers 503 problem+json with Retry-After, before routing
+ * work, security or body parsing. The database here never opens.
+ */
+import { expect } from 'chai';
+import { Kysely, PostgresDialect } from 'kysely';
+import type pg from 'pg';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { loadSpec } from '../../src/contract/spec.js';
+import type { DatabaseHandle } from '../../src/db/database.js';
+import type { Database } from '../../src/db/schema.js';
+
+/** A database that never answers: migrations wait for ever, so the app never becomes ready. */
+function neverOpens(): DatabaseHandle {
+  const pool = (): Promise<pg.Pool> => new Promise(() => undefined);
+  return {
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    kind: 'postgres',
+    ping: async () => false,
+    poolStats: () => undefined,
+    close: async () => undefined,
+  };
+}
+
+describe('start-up gate', () => {
+  it('answers 503 with Retry-After for every operation but getHealth and getReadiness', async () => {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
+    });
+    const app = await buildApp(config, { database: neverOpens(), waitUntilReady: false });
+    const { port } = await app.listen(0, '127.0.0.1');
+    try {
+      const spec = loadSpec();
+      expect(spec.operations.length).to.be.greaterThan(20);
+      for (const operation of spec.operations) {
+        const path = operation.path.replace(/\{[^}]+\}/g, 'abc1');
+        const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+          method: operation.method.toUpperCase(),
+          headers: { 'Content-Type': 'application/json' },
+          ...(['get', 'head', 'delete'].includes(operation.method) ? {} : { body: '{}' }),
+        });
+        const label = `${operation.operationId} (${operation.method.toUpperCase()} ${operation.path})`;
+        if (operation.operationId === 'getHealth') {
+          expect(res.status, label).to.equal(200);
+        } else {
+          expect(res.status, label).to.equal(503);
+          expect(res.headers.get('content-type'), label).to.match(/^application\/problem\+json/);
+          expect(res.headers.get('retry-after'), label).to.match(/^\d+$/);
+        }
+        await res.arrayBuffer();
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});
