@@ -61,6 +61,8 @@ export interface Config {
   readonly metricsAccess: MetricsAccess;
   /** Longest a single SQL statement may run on PostgreSQL (0: no limit). */
   readonly dbStatementTimeoutMs: number;
+  /** Longest a handler may take before the client gets a 503 (0: no limit); uploads are exempt. */
+  readonly handlerTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -209,6 +211,7 @@ export function loadConfig(env: Env): Config {
       nodeEnv === 'production' ? 'apikey' : 'open',
     ),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
+    handlerTimeoutMs: int(env, 'HANDLER_TIMEOUT_MS', 20_000, 0, 3_600_000),
   };
   return Object.freeze(config);
 }

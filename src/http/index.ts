@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import type { Deps } from '../deps.js';
 import { ApiError } from '../contract/errors.js';
 import { RouteIndex } from '../contract/routes.js';
-import type { Spec } from '../contract/spec.js';
+import type { OperationSpec, Spec } from '../contract/spec.js';
 import type { SecurityHandlers } from '../contract/types.js';
 import type { Validation } from '../contract/validation.js';
 import { createBackend } from './backend.js';
@@ -23,7 +23,13 @@ import { sendProblem, toProblem } from './problem.js';
 export interface HttpOptions {
   readonly config: Pick<
     Config,
-    'bodyLimitBytes' | 'corsOrigins' | 'responseValidation' | 'trustProxyHops' | 'metricsAccess' | 'apiKeys'
+    | 'bodyLimitBytes'
+    | 'corsOrigins'
+    | 'responseValidation'
+    | 'trustProxyHops'
+    | 'metricsAccess'
+    | 'apiKeys'
+    | 'handlerTimeoutMs'
   >;
   readonly spec: Spec;
   readonly validation: Validation;
@@ -48,6 +54,30 @@ function writeReply(res: Response, reply: OutgoingReply): void {
   res.setHeader('Content-Type', `${type}; charset=utf-8`);
   res.setHeader('Content-Length', Buffer.byteLength(payload));
   res.end(payload);
+}
+
+/**
+ * The handler's reply, or a 503 once `ms` have passed. A handler cannot be
+ * cancelled: it goes on, its late reply is dropped and logged (its database
+ * work is bounded by the statement timeout; an order it commits is found again
+ * by its Idempotency-Key).
+ */
+function withinTimeout(
+  handled: Promise<OutgoingReply>,
+  ms: number,
+  exchange: Exchange,
+): Promise<OutgoingReply> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      handled.then(
+        () => exchange.state.log.warn({ ms }, 'a handler finished after its timeout; its reply was dropped'),
+        () => undefined,
+      );
+      reject(new ApiError(503, 'The server took too long to answer this request.'));
+    }, ms);
+  });
+  return Promise.race([handled, expired]).finally(() => clearTimeout(timer));
 }
 
 /** Builds the Express application for a contract and its handlers. */
@@ -89,6 +119,9 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
   };
 
   const gate = startupGate(options.ready ?? (() => true));
+  /** Uploads stream their body inside the handler, so their time depends on the client: no limit. */
+  const timeoutFor = (operation: OperationSpec): number =>
+    operation.requestBody?.content.has('multipart/form-data') === true ? 0 : config.handlerTimeoutMs;
 
   // Operations of the contract.
   app.use((req: Request, res: Response, next: NextFunction) => {
@@ -104,7 +137,9 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
       if (match.kind === 'bad-path')
         throw new ApiError(400, 'The request path is not validly percent-encoded.');
       if (match.kind === 'operation') gate(match.operation.operationId);
-      writeReply(res, await backend.handle(exchange));
+      const handled = backend.handle(exchange);
+      const limit = match.kind === 'operation' ? timeoutFor(match.operation) : 0;
+      writeReply(res, limit > 0 ? await withinTimeout(handled, limit, exchange) : await handled);
     })().catch((error: unknown) => {
       fail(req, res, error);
     });

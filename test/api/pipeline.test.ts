@@ -308,4 +308,33 @@ describe('request and response pipeline (fixture contract)', () => {
       }
     });
   });
+
+  describe('handler timeout', () => {
+    it('answers 503 when a handler takes longer than HANDLER_TIMEOUT_MS, and logs the late reply', async () => {
+      let finish: () => void = () => undefined;
+      const slow: AnyHandler = () =>
+        new Promise((resolve) => {
+          finish = () => resolve({ status: 200, body: { name: 'late' } });
+        });
+      const timed = await startApp(
+        { HANDLER_TIMEOUT_MS: '200' },
+        { spec: fixture, handlers: { ...handlers, badResponse: slow }, security },
+      );
+      try {
+        const started = Date.now();
+        const res = await timed.fetch('/bad');
+        expect(res.status).to.equal(503);
+        expect(Date.now() - started).to.be.below(5000);
+        expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+        expect(((await res.json()) as { detail: string }).detail).to.match(/too long/);
+        finish();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(
+          timed.logs.some((l) => l.msg === 'a handler finished after its timeout; its reply was dropped'),
+        ).to.be.true;
+      } finally {
+        await timed.close();
+      }
+    });
+  });
 });
