@@ -26,7 +26,7 @@ import { errorFrame, frameErrors, frameValidators, serialize } from './frames.js
 import type { ChatClientFrame, ErrorFrame, FrameError } from './frames.js';
 import { createRateLimiter } from './rate-limit.js';
 import type { RateLimiter } from './rate-limit.js';
-import { checkUpgrade, refuseUpgrade, requestIdOf } from './upgrade.js';
+import { WEBSOCKET_OPERATIONS, checkUpgrade, refuseUpgrade, requestIdOf } from './upgrade.js';
 import type { UpgradeRequest } from './upgrade.js';
 
 export { accessTokenQuerySecurity } from './upgrade.js';
@@ -72,6 +72,11 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   const { server, deps, spec, validation, bus } = options;
   const limits = deps.config.realtime;
   const log: Logger = deps.log.child({ component: 'realtime' });
+  // A contract without the WebSocket operations (a test fixture) gets no WebSockets.
+  const served = spec.operations.some((op) =>
+    (WEBSOCKET_OPERATIONS as readonly string[]).includes(op.operationId),
+  );
+  if (!served) return { connectionCount: 0, close: () => bus.close() };
   const routes = new RouteIndex(spec.operations);
   const frames = frameValidators(validation);
   const wss = new WebSocketServer({
@@ -147,9 +152,12 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     return true;
   };
 
-  /** Sends a stored message to this process's members of its room, once. */
-  const deliverMessage = (row: ChatMessageRow): void => {
-    if (!remember(row.id)) return;
+  /**
+   * Sends a stored message to this process's members of its room. One from
+   * another process (NOTIFY, catch-up) is skipped when it was delivered already.
+   */
+  const deliverMessage = (row: ChatMessageRow, fromHere = false): void => {
+    if (!remember(row.id) && !fromHere) return;
     const members = rooms.get(row.room);
     if (members === undefined || members.size === 0) return;
     fanOut(members, serialize(frames.chatServer, { type: 'message', message: chatMessageToApi(row) }));
@@ -179,7 +187,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     track(
       store.add({ room: client.room, userId: client.userId, text: message.text }).then(
         (row) => {
-          deliverMessage(row);
+          deliverMessage(row, true);
           publish({ kind: 'chat', origin: bus.origin, room: row.room, id: row.id });
         },
         (err: unknown) => {
@@ -197,7 +205,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     const ids = toFetch;
     toFetch = [];
     track(
-      findMessages(deps.db, ids).then((rows) => rows.forEach(deliverMessage)),
+      findMessages(deps.db, ids).then((rows) => rows.forEach((row) => deliverMessage(row))),
       'realtime: reading messages from another process failed',
     );
   };
@@ -218,7 +226,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   bus.onReconnect(() => {
     track(
       messagesSince(deps.db, [...rooms.keys()], lastSeenId, 1000).then((rows) =>
-        rows.forEach(deliverMessage),
+        rows.forEach((row) => deliverMessage(row)),
       ),
       'realtime: catching up after a bus reconnect failed',
     );
