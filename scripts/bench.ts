@@ -14,6 +14,9 @@
  *      a login storm beside GET /health, GET /items search and deep paging,
  *      POST /orders with and without an Idempotency-Key. Targets: pipeline
  *      ≥ 75 % of bare Express; /health p99 < 50 ms during the storm.
+ *   8. Realtime (scripts/bench/realtime.ts): WebSocket chat, 1,000 clients in one
+ *      room and in rooms of 5, one message a second each; delivery latency,
+ *      messages/s, server RSS per connection. Targets: p99 < 100 ms, < 64 kB.
  *
  * Exit code: 0 whatever the verdicts (PASS/FAIL is reported, not enforced);
  * 1 only when something could not be measured at all (e.g. the app does not start).
@@ -25,7 +28,8 @@
  *   BENCH_ROUNDS=1           repeat the throughput runs (order rotated) and report medians
  *   BENCH_BUSY_RETRIES=2     measure a run again (keeping the quietest) while other processes
  *                            used more than 15 % of a CPU during it
- *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup   a subset of the sections
+ *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup,realtime   a subset of the sections
+ *   BENCH_RT_CLIENTS=1000, BENCH_RT_SECONDS=30   the realtime section's clients and sending time
  *   BENCH_DB=postgres,pglite the databases of sections 4-7
  *   BENCH_CPU_PROF=1         also profile (a) and (b) under the same load (--cpu-prof) and
  *                            print their top functions; the profiles are kept in a temp dir.
@@ -71,6 +75,7 @@ import {
 import { httpGet, startupBreakdown, timeToExit, timeToFirst200 } from './bench/startup.js';
 import type { Breakdown, StartResult } from './bench/startup.js';
 import { worstCasePath } from './bench/synthetic-spec.js';
+import { realtimeSection } from './bench/realtime.js';
 
 const run = promisify(execFile);
 
@@ -93,7 +98,9 @@ const load: LoadSettings = {
 const rounds = envInt('BENCH_ROUNDS', 1, 1);
 const busyRetries = envInt('BENCH_BUSY_RETRIES', 2);
 const sections = new Set(
-  (process.env['BENCH_ONLY'] ?? ['throughput', 'flatness', ...API_SECTIONS, 'startup'].join(',')).split(','),
+  (
+    process.env['BENCH_ONLY'] ?? ['throughput', 'flatness', ...API_SECTIONS, 'startup', 'realtime'].join(',')
+  ).split(','),
 );
 const databases = new Set((process.env['BENCH_DB'] ?? DATABASES.join(',')).split(','));
 const cpuProfile = process.env['BENCH_CPU_PROF'] === '1';
@@ -608,6 +615,7 @@ async function main(): Promise<void> {
     api = await apiSections({ load, rounds, busyRetries, sections, databases, pgHost, pgUser, cpuProfile });
     if (sections.has('startup')) start = await startup();
     if (cpuProfile && sections.has('throughput')) await profiles();
+    if (sections.has('realtime')) await realtimeSection({ databases, pgHost, pgUser });
   } finally {
     await cleanUp();
   }

@@ -98,6 +98,7 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
   let backoffMs = 100;
   let timer: NodeJS.Timeout | undefined;
   let everConnected = false;
+  let sequence = 0;
 
   const dispatch = (payload: string | undefined): void => {
     let event: unknown;
@@ -162,9 +163,10 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
     origin: randomUUID(),
     async publish(events) {
       if (events.length === 0) return;
+      // A sequence number keeps payloads distinct: NOTIFY drops duplicates within one transaction.
       await notify(
         CHANNEL,
-        events.map((event) => JSON.stringify(event)),
+        events.map((event) => JSON.stringify({ ...event, seq: (sequence += 1) })),
       );
     },
     subscribe(listener) {

@@ -8,6 +8,7 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
+import * as wsModule from 'ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import type { Logger } from 'pino';
@@ -40,6 +41,41 @@ const TEXT = { binary: false } as const;
 const CLOSE_GRACE_MS = 1000;
 /** Chat ids remembered to never deliver one message twice (local send, NOTIFY, catch-up). */
 const RECENT_IDS = 10_000;
+
+/** Frame options for server text frames: final, unmasked (RFC 6455 §5.1), no compression. */
+const TEXT_FRAME = { fin: true, rsv1: false, opcode: 0x01, mask: false, readOnly: false } as const;
+
+/** Payloads with their WebSocket framing, built once for every recipient. */
+interface Wire {
+  readonly payloads: readonly Buffer[];
+  readonly bytes: Buffer;
+}
+
+/** ws's frame builder; ws exports it, @types/ws does not declare it. */
+const Sender = (
+  wsModule as unknown as { Sender: { frame(data: Buffer, options: typeof TEXT_FRAME): Buffer[] } }
+).Sender;
+
+function wire(payloads: readonly Buffer[]): Wire {
+  return { payloads, bytes: Buffer.concat(payloads.flatMap((p) => Sender.frame(p, TEXT_FRAME))) };
+}
+
+/**
+ * The TCP socket under a ws connection (ws keeps it in `_socket`). Writing
+ * pre-framed bytes there skips ws's per-send framing and copies: a message to
+ * a room of 1,000 is framed once, not 1,000 times. Safe because ws queues
+ * nothing itself without permessage-deflate (off) or Blob payloads (never
+ * sent), so frames stay in order; ws's `bufferedAmount` still counts them.
+ * Without such a socket (another ws version), falls back to `ws.send`.
+ */
+function rawSocket(ws: WebSocket): { write(data: Buffer): boolean } | undefined {
+  const socket = (ws as unknown as { _socket?: unknown })._socket;
+  return typeof socket === 'object' &&
+    socket !== null &&
+    typeof (socket as { write?: unknown }).write === 'function'
+    ? (socket as { write(data: Buffer): boolean })
+    : undefined;
+}
 
 interface Client {
   readonly ws: WebSocket;
@@ -102,8 +138,13 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     void settled.finally(() => pending.delete(settled));
   };
 
+  // Every event of one turn goes to the bus in one statement (one NOTIFY round trip, not one each).
+  const publisher = createBatcher<BusEvent, true>(async (events) => {
+    await bus.publish(events);
+    return events.map(() => true as const);
+  });
   const publish = (event: BusEvent): void => {
-    track(bus.publish([event]), 'realtime: publishing to the bus failed');
+    track(publisher.add(event), 'realtime: publishing to the bus failed');
   };
 
   // ------------------------------------------------------------ sending
@@ -114,18 +155,29 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     setTimeout(() => client.ws.terminate(), CLOSE_GRACE_MS).unref();
   };
 
-  /** Sends an already serialized frame, unless the client stopped reading (then it is closed). */
-  const send = (client: Client, data: Buffer): void => {
+  /**
+   * Sends already framed bytes (see `wire`), unless the client stopped reading
+   * (then it is closed). One socket write per client, whatever the frame count.
+   */
+  const sendWire = (client: Client, wire: Wire): void => {
     if (client.ws.readyState !== WebSocket.OPEN) return;
     if (client.ws.bufferedAmount > limits.maxBufferedBytes) {
       closeSlow(client);
       return;
     }
-    client.ws.send(data, TEXT);
+    const socket = rawSocket(client.ws);
+    if (socket !== undefined) socket.write(wire.bytes);
+    else for (const payload of wire.payloads) client.ws.send(payload, TEXT);
   };
 
-  const fanOut = (members: Iterable<Client>, data: Buffer, except?: Client): void => {
-    for (const member of members) if (member !== except) send(member, data);
+  const send = (client: Client, payload: Buffer): void => {
+    sendWire(client, wire([payload]));
+  };
+
+  /** Frames the payloads once and writes the same bytes to every member. */
+  const fanOut = (members: Iterable<Client>, payloads: Buffer[]): void => {
+    const bytes = wire(payloads);
+    for (const member of members) sendWire(member, bytes);
   };
 
   const sendError = (
@@ -139,7 +191,17 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
 
   // ------------------------------------------------------------ chat rooms
 
-  const store = createBatcher<NewChatMessage, ChatMessageRow>((items) => insertMessages(deps.db, items));
+  // Messages said in one turn: one INSERT, then one write per member for all of them.
+  const store = createBatcher<NewChatMessage, ChatMessageRow>(async (items) => {
+    const rows = await insertMessages(deps.db, items);
+    try {
+      deliverMessages(rows, true);
+    } catch (err) {
+      log.error({ err }, 'realtime: delivering chat messages failed');
+    }
+    for (const row of rows) publish({ kind: 'chat', origin: bus.origin, room: row.room, id: row.id });
+    return rows;
+  });
 
   const remember = (id: number): boolean => {
     if (recentIds.has(id)) return false;
@@ -153,20 +215,27 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   };
 
   /**
-   * Sends a stored message to this process's members of its room. One from
+   * Sends stored messages to this process's members of their rooms: each one
+   * validated and serialized once, each room's batch framed once. One from
    * another process (NOTIFY, catch-up) is skipped when it was delivered already.
    */
-  const deliverMessage = (row: ChatMessageRow, fromHere = false): void => {
-    if (!remember(row.id) && !fromHere) return;
-    const members = rooms.get(row.room);
-    if (members === undefined || members.size === 0) return;
-    fanOut(members, serialize(frames.chatServer, { type: 'message', message: chatMessageToApi(row) }));
+  const deliverMessages = (rows: readonly ChatMessageRow[], fromHere = false): void => {
+    const byRoom = new Map<string, Buffer[]>();
+    for (const row of rows) {
+      if (!remember(row.id) && !fromHere) continue;
+      if ((rooms.get(row.room)?.size ?? 0) === 0) continue;
+      const payload = serialize(frames.chatServer, { type: 'message', message: chatMessageToApi(row) });
+      const list = byRoom.get(row.room);
+      if (list === undefined) byRoom.set(row.room, [payload]);
+      else list.push(payload);
+    }
+    for (const [room, payloads] of byRoom) fanOut(rooms.get(room) ?? [], payloads);
   };
 
   const presence = (room: string, userId: number, event: 'join' | 'leave', at: string): void => {
     const members = rooms.get(room);
     if (members === undefined) return;
-    fanOut(members, serialize(frames.chatServer, { type: event, room, user_id: userId, at }));
+    fanOut(members, [serialize(frames.chatServer, { type: event, room, user_id: userId, at })]);
   };
 
   const onChatFrame = (client: Client, text: string): void => {
@@ -185,16 +254,10 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     }
     const message = frame as ChatClientFrame;
     track(
-      store.add({ room: client.room, userId: client.userId, text: message.text }).then(
-        (row) => {
-          deliverMessage(row, true);
-          publish({ kind: 'chat', origin: bus.origin, room: row.room, id: row.id });
-        },
-        (err: unknown) => {
-          log.error({ err }, 'realtime: storing a chat message failed');
-          sendError(client, 'internal_error', 'The message could not be stored; send it again.');
-        },
-      ),
+      store.add({ room: client.room, userId: client.userId, text: message.text }).catch((err: unknown) => {
+        log.error({ err }, 'realtime: storing a chat message failed');
+        sendError(client, 'internal_error', 'The message could not be stored; send it again.');
+      }),
       'realtime: chat message',
     );
   };
@@ -205,7 +268,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     const ids = toFetch;
     toFetch = [];
     track(
-      findMessages(deps.db, ids).then((rows) => rows.forEach((row) => deliverMessage(row))),
+      findMessages(deps.db, ids).then((rows) => deliverMessages(rows)),
       'realtime: reading messages from another process failed',
     );
   };
@@ -213,7 +276,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   bus.subscribe((event) => {
     if (event.origin === bus.origin) return;
     if (event.kind === 'echo') {
-      fanOut(echoClients, serialize(frames.echoServerText, event.line));
+      fanOut(echoClients, [serialize(frames.echoServerText, event.line)]);
     } else if (event.kind === 'presence') {
       presence(event.room, event.userId, event.event, event.at);
     } else if (rooms.has(event.room) && !recentIds.has(event.id)) {
@@ -225,9 +288,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   // After a lost LISTEN, read what was said meanwhile in the rooms this process serves.
   bus.onReconnect(() => {
     track(
-      messagesSince(deps.db, [...rooms.keys()], lastSeenId, 1000).then((rows) =>
-        rows.forEach((row) => deliverMessage(row)),
-      ),
+      messagesSince(deps.db, [...rooms.keys()], lastSeenId, 1000).then((rows) => deliverMessages(rows)),
       'realtime: catching up after a bus reconnect failed',
     );
   });
@@ -235,8 +296,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   // ------------------------------------------------------------ echo (the guide's /ws/{client_id})
 
   const echoLine = (line: string): void => {
-    const data = serialize(frames.echoServerText, line);
-    fanOut(echoClients, data);
+    fanOut(echoClients, [serialize(frames.echoServerText, line)]);
     publish({ kind: 'echo', origin: bus.origin, line });
   };
 
@@ -431,6 +491,8 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     await Promise.all(closed);
     clearTimeout(grace);
     await store.drain();
+    await Promise.allSettled([...pending]);
+    await publisher.drain();
     await Promise.allSettled([...pending]);
     await new Promise<void>((resolve) => wss.close(() => resolve()));
     await bus.close();
