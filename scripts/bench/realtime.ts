@@ -9,15 +9,19 @@
  * tsx) in a child process, so its RSS is its own; the clients all live in this
  * process, which shares the machine's CPUs with the server.
  *
- * Reported per scenario: messages accepted per second, deliveries per second
- * (frames that reached a member) against what was asked for, delivery latency
- * p50/p99 from the send to the arrival at sampled members (every 10th client
- * timestamps what it receives; the rest only count), closes and error frames,
- * and the server's RSS per connection (RSS with every client connected and idle,
- * less RSS before the first connection, over the connections).
+ * Reported per scenario: messages accepted (stored) per second, deliveries per
+ * second (frames that reached a member) against what was asked for, delivery
+ * latency p50/p99 from the send to the arrival at sampled members (every 10th
+ * client is a real ws client that timestamps what it receives; the others are
+ * lean raw-socket clients that only count), the CPU the server and this
+ * process used, closes and error frames, and memory per connection: the
+ * server's RSS and its JS heap + buffers, each with every client connected and
+ * idle, less the same before the first connection (both after a full GC, see
+ * realtime-gc.ts), over the connections. RSS moves by megabytes with the
+ * allocator, so at 1,000 connections it is ±5 kB a connection; the heap figure
+ * is the steadier one.
  * Targets: p99 < 100 ms on one process; RSS < 64 kB per connection.
  */
-import { spawnTracked, stop, onCleanup, runTracked } from './processes.js';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +38,7 @@ import { createTokenService } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
 import { createDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import { onCleanup, runTracked, spawnTracked, stop } from './processes.js';
 import { errors, heading, int, message, ms, verdict } from './report.js';
 
 const run = promisify(execFile);
@@ -61,6 +66,8 @@ export interface RealtimeResult {
   readonly errorFrames: number;
   readonly rssPerConnectionKb: number;
   readonly peakRssMb: number;
+  /** JavaScript heap + external memory (buffers) per idle connection, after a full GC. */
+  readonly jsPerConnectionKb: number;
   /** CPU used while sending, % of one CPU: the server, and this process (all the clients). */
   readonly serverCpuPercent: number;
   readonly clientCpuPercent: number;
@@ -91,16 +98,6 @@ async function cpuMs(pid: number): Promise<number> {
 async function rssKb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-}
-
-/** The median of five RSS readings over two seconds: one reading moves by megabytes with each GC. */
-async function settledRssKb(pid: number): Promise<number> {
-  const readings: number[] = [];
-  for (let i = 0; i < 5; i += 1) {
-    readings.push(await rssKb(pid));
-    await sleep(500);
-  }
-  return readings.sort((a, b) => a - b)[2] ?? NaN;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -146,11 +143,22 @@ async function openBackend(kind: string, clients: number, settings: RealtimeSett
 interface Server {
   readonly url: string;
   readonly pid: number;
+  /** Memory after a full GC (see realtime-gc.ts), in kB. */
+  memory(): Promise<{ rssKb: number; jsKb: number }>;
   stop(): Promise<void>;
 }
 
 async function startRealtimeServer(env: Record<string, string>): Promise<Server> {
-  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const args = [
+    '--expose-gc',
+    '--import',
+    'tsx',
+    '--import',
+    './scripts/bench/realtime-gc.ts',
+    'src/server.ts',
+  ];
+  let memoryWaiter: ((memory: NodeJS.MemoryUsage) => void) | undefined;
+  const child = spawnTracked(process.execPath, args, {
     env: {
       ...process.env,
       ...env,
@@ -170,8 +178,16 @@ async function startRealtimeServer(env: Record<string, string>): Promise<Server>
     child.once('exit', (code) => reject(new Error(`the server exited with ${code}`)));
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       try {
-        const entry = JSON.parse(line) as { msg?: string; address?: string; level?: number };
-        if (entry.msg === 'listening' && entry.address !== undefined) {
+        const entry = JSON.parse(line) as {
+          msg?: string;
+          address?: string;
+          level?: number;
+          memory?: NodeJS.MemoryUsage;
+        };
+        if (entry.memory !== undefined) {
+          memoryWaiter?.(entry.memory);
+          memoryWaiter = undefined;
+        } else if (entry.msg === 'listening' && entry.address !== undefined) {
           clearTimeout(timer);
           resolve(entry.address);
         } else if ((entry.level ?? 0) >= 40) {
@@ -190,7 +206,14 @@ async function startRealtimeServer(env: Record<string, string>): Promise<Server>
     if (status === 200) break;
     await sleep(100);
   }
-  return { url, pid: child.pid ?? 0, stop: () => stop(child) };
+  const memory = async (): Promise<{ rssKb: number; jsKb: number }> => {
+    const usage = await new Promise<NodeJS.MemoryUsage>((resolve) => {
+      memoryWaiter = resolve;
+      child.kill('SIGUSR2');
+    });
+    return { rssKb: usage.rss / 1024, jsKb: (usage.heapUsed + usage.external) / 1024 };
+  };
+  return { url, pid: child.pid ?? 0, memory, stop: () => stop(child) };
 }
 
 /** A chat client of the benchmark: a real ws client (sampled) or a lean raw one (counts only). */
@@ -285,7 +308,7 @@ async function scenario(
     await sleep(200);
     warm.close();
     await sleep(1000);
-    const baseKb = await settledRssKb(server.pid);
+    const base = await server.memory();
     const latencies = new Float64Array(clients * seconds * roomSize);
     let samples = 0;
     let deliveries = 0;
@@ -359,7 +382,8 @@ async function scenario(
     }
     // Join notices to a 1,000-member room are ~500,000 frames: let them drain before measuring.
     await sleep(Math.min(15_000, 2000 + clients * 5));
-    const idleKb = await settledRssKb(server.pid);
+    const idle = await server.memory();
+    const idleKb = idle.rssKb;
     let peakKb = idleKb;
 
     measuring = true;
@@ -427,7 +451,8 @@ async function scenario(
       samples,
       closes,
       errorFrames,
-      rssPerConnectionKb: (idleKb - baseKb) / clients,
+      rssPerConnectionKb: (idle.rssKb - base.rssKb) / clients,
+      jsPerConnectionKb: (idle.jsKb - base.jsKb) / clients,
       peakRssMb: peakKb / 1024,
       serverCpuPercent: serverCpu / (sendWindow * 10),
       clientCpuPercent: (clientCpu.user + clientCpu.system) / 1000 / (sendWindow * 10),
@@ -453,7 +478,7 @@ function print(result: RealtimeResult): void {
       `${verdict(result.p99 < TARGET_P99_MS)} (p99 < ${TARGET_P99_MS} ms)`,
   );
   console.log(
-    `    server RSS ${result.rssPerConnectionKb.toFixed(1)} kB per idle connection: ` +
+    `    server RSS ${result.rssPerConnectionKb.toFixed(1)} kB per idle connection (JS heap + buffers ${result.jsPerConnectionKb.toFixed(1)} kB, after a full GC): ` +
       `${verdict(result.rssPerConnectionKb < TARGET_RSS_KB)} (< ${TARGET_RSS_KB} kB); peak RSS ${result.peakRssMb.toFixed(0)} MB`,
   );
   console.log(
