@@ -335,6 +335,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ws/{client_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open the echo and broadcast WebSocket
+         * @description The guide's first WebSocket: upgrade this request (`Connection: Upgrade`,
+         *     `Upgrade: websocket`). Every text frame the client sends is echoed back to
+         *     it as `Message text was: <text>` and broadcast to every client connected
+         *     to any `/ws/{client_id}` on any server process as
+         *     `Client #<client_id> says: <text>`; when the client disconnects, the others
+         *     get `Client #<client_id> left the chat`.
+         *
+         *     Client frames are text matching `EchoText`; server frames are text
+         *     matching `EchoServerText`, or an `ErrorFrame` (JSON) when a client frame is
+         *     refused (binary, too long, too fast); the connection stays open. A frame
+         *     over the server's `maxPayload` (64 KiB by default) closes it with 1009.
+         *     The frame schemas are in the `101` answer and in `asyncapi.yaml`.
+         *
+         *     The upgrade is authenticated before the handshake: a bearer token in
+         *     `Authorization`, or in the `access_token` query parameter for browsers,
+         *     which cannot set headers on a WebSocket. Refusals are ordinary HTTP
+         *     answers (problem+json) and no socket is opened. A plain GET without the
+         *     upgrade headers is answered 426.
+         */
+        get: operations["connectEcho"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ws/chat/{room}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Join a chat room over WebSocket
+         * @description Upgrade this request to join `room`. The client sends `ChatClientFrame`
+         *     JSON text frames (`{"type": "message", "text": "..."}`); the server
+         *     stamps each message with `id`, `user_id`, `room` and `sent_at`, stores it
+         *     (see `listRoomMessages`) and sends it as a `ChatMessageFrame` to every
+         *     member of the room on every server process, the sender included.
+         *     Members also get `PresenceFrame`s when someone joins or leaves.
+         *
+         *     An invalid frame (not JSON, wrong shape, text too long, binary, sent
+         *     faster than the rate limit) is answered with an `ErrorFrame` and the
+         *     connection stays open; a frame over `maxPayload` (64 KiB by default)
+         *     closes it with 1009. The server pings every 30 s and drops a client that
+         *     missed the previous pong; a client that does not read its frames is
+         *     closed with 1013; a server shutting down closes with 1001.
+         *
+         *     Authentication, refusals and the 426 for a plain GET are as for
+         *     `connectEcho`. The frame schemas are in the `101` answer and in `asyncapi.yaml`.
+         */
+        get: operations["connectChat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rooms/{room}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a chat room's history
+         * @description The messages stored for `room`, newest first, paged. Any signed-in caller may read any room, as any signed-in caller may join it.
+         */
+        get: operations["listRoomMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -845,6 +937,150 @@ export interface components {
              */
             limit: number;
         };
+        /**
+         * @description A chat room's name, 1..64 letters, digits, `_` or `-`.
+         * @example general
+         */
+        RoomName: string;
+        /**
+         * @description A chat message's text, 1..2000 characters, without NUL (U+0000, which PostgreSQL text cannot hold).
+         * @example Hello, everyone
+         */
+        ChatText: string;
+        /** @description A chat message as stored, stamped by the server. */
+        ChatMessage: {
+            /**
+             * Format: int64
+             * @description The message's id, increasing over time.
+             * @example 1
+             */
+            id: number;
+            room: components["schemas"]["RoomName"];
+            /**
+             * Format: int64
+             * @description Who sent it.
+             * @example 1
+             */
+            user_id: number;
+            text: components["schemas"]["ChatText"];
+            /**
+             * Format: date-time
+             * @description When the server received it (UTC).
+             * @example 2026-11-28T09:30:00Z
+             */
+            sent_at: string;
+        };
+        /** @description One page of a room's messages. */
+        ChatMessagePage: {
+            /** @description The messages on this page, newest first. */
+            items: components["schemas"]["ChatMessage"][];
+        } & components["schemas"]["PageMeta"];
+        /**
+         * @description A client text frame on `/ws/{client_id}`: any text up to 1000 characters (a longer one gets an `ErrorFrame`).
+         * @example hello
+         */
+        EchoText: string;
+        /**
+         * @description A server text frame on `/ws/{client_id}`: `Message text was: <text>` to the sender, `Client #<id> says: <text>` and `Client #<id> left the chat` to everyone.
+         * @example Client #42 says: hello
+         */
+        EchoServerText: string;
+        /** @description A server frame on `/ws/{client_id}`; an `ErrorFrame` only answers a refused client frame. */
+        EchoServerFrame: components["schemas"]["EchoServerText"] | components["schemas"]["ErrorFrame"];
+        /** @description A client frame on `/ws/chat/{room}`, sent as JSON text. */
+        ChatClientFrame: {
+            /**
+             * @description The frame's kind; `message` is the only one a client sends.
+             * @example message
+             * @constant
+             */
+            type: "message";
+            text: components["schemas"]["ChatText"];
+        };
+        /** @description A message said in the room (the sender gets its own too, as its acknowledgement). */
+        ChatMessageFrame: {
+            /**
+             * @description The frame's kind.
+             * @example message
+             * @constant
+             */
+            type: "message";
+            message: components["schemas"]["ChatMessage"];
+        };
+        /** @description Someone joined or left the room (a user with two connections joins twice). */
+        PresenceFrame: {
+            /**
+             * @description Whether the user joined or left.
+             * @example join
+             * @enum {string}
+             */
+            type: "join" | "leave";
+            room: components["schemas"]["RoomName"];
+            /**
+             * Format: int64
+             * @description Who joined or left.
+             * @example 1
+             */
+            user_id: number;
+            /**
+             * Format: date-time
+             * @description When (UTC).
+             * @example 2026-11-28T09:30:00Z
+             */
+            at: string;
+        };
+        /** @description The server refused a client frame; the connection stays open. */
+        ErrorFrame: {
+            /**
+             * @description The frame's kind.
+             * @example error
+             * @constant
+             */
+            type: "error";
+            /**
+             * @description What was wrong, for a program.
+             * @example invalid_frame
+             * @enum {string}
+             */
+            code: "invalid_json" | "invalid_frame" | "binary_not_supported" | "rate_limited" | "internal_error";
+            /**
+             * @description What was wrong, for a human.
+             * @example The frame has 1 validation error.
+             */
+            detail: string;
+            /** @description One entry per violation of the client frame's schema (`invalid_frame` only). */
+            errors?: components["schemas"]["FrameError"][];
+        };
+        /** @description One violation of a client frame's schema. */
+        FrameError: {
+            /**
+             * @description A JSON Pointer into the frame.
+             * @example /text
+             */
+            path: string;
+            /**
+             * @description What is wrong, for a human.
+             * @example must NOT have more than 2000 characters
+             */
+            message: string;
+            /**
+             * @description The JSON Schema keyword that failed.
+             * @example maxLength
+             */
+            keyword: string;
+        };
+        /** @description The frames of a `/ws/{client_id}` session (documentation only; never sent as one value). */
+        EchoSession: {
+            client?: components["schemas"]["EchoText"];
+            server?: components["schemas"]["EchoServerFrame"];
+        };
+        /** @description The frames of a `/ws/chat/{room}` session (documentation only; never sent as one value). */
+        ChatSession: {
+            client?: components["schemas"]["ChatClientFrame"];
+            server?: components["schemas"]["ChatServerFrame"];
+        };
+        /** @description A server frame on `/ws/chat/{room}`, sent as JSON text; `type` tells which. */
+        ChatServerFrame: components["schemas"]["ChatMessageFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["ErrorFrame"];
     };
     responses: {
         /** @description The item. */
@@ -1028,6 +1264,40 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description A path parameter is not valid, or the request is not a valid WebSocket upgrade; no socket is opened. */
+        BadUpgrade: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A plain request to a WebSocket path; repeat it as a WebSocket upgrade. */
+        UpgradeRequired: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                Upgrade: components["headers"]["Upgrade"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The caller already has the most WebSocket connections allowed per user on this server. */
+        TooManyConnections: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /**
@@ -1060,6 +1330,16 @@ export interface components {
          * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
          */
         IdempotencyKey: string;
+        /**
+         * @description The guide's client number, shown to the others in `Client
+         * @example 42
+         */
+        ClientId: number;
+        /**
+         * @description The room's name.
+         * @example general
+         */
+        Room: components["schemas"]["RoomName"];
     };
     requestBodies: never;
     headers: {
@@ -1098,6 +1378,16 @@ export interface components {
          * @example 30
          */
         RetryAfter: number;
+        /**
+         * @description The protocol switched to.
+         * @example websocket
+         */
+        Upgrade: "websocket";
+        /**
+         * @description The handshake's answer to the client's `Sec-WebSocket-Key` (RFC 6455).
+         * @example s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
+         */
+        SecWebSocketAccept: string;
     };
     pathItems: never;
 }
@@ -1726,6 +2016,120 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    connectEcho: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The guide's client number, shown to the others in `Client
+                 * @example 42
+                 */
+                client_id: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The WebSocket handshake succeeded. No body follows; the schema describes the frames exchanged after the switch (`client` is what the client may send, `server` what it receives). */
+            101: {
+                headers: {
+                    Upgrade: components["headers"]["Upgrade"];
+                    "Sec-WebSocket-Accept": components["headers"]["SecWebSocketAccept"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EchoSession"];
+                };
+            };
+            400: components["responses"]["BadUpgrade"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["TooManyConnections"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    connectChat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The room's name.
+                 * @example general
+                 */
+                room: components["parameters"]["Room"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The WebSocket handshake succeeded. No body follows; the schema describes the frames exchanged after the switch (`client` is what the client may send, `server` what it receives). */
+            101: {
+                headers: {
+                    Upgrade: components["headers"]["Upgrade"];
+                    "Sec-WebSocket-Accept": components["headers"]["SecWebSocketAccept"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatSession"];
+                };
+            };
+            400: components["responses"]["BadUpgrade"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["TooManyConnections"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRoomMessages: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many entries to skip from the start of the list.
+                 * @example 0
+                 */
+                skip?: components["parameters"]["Skip"];
+                /**
+                 * @description The largest number of entries to return.
+                 * @example 10
+                 */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The room's name.
+                 * @example general
+                 */
+                room: components["parameters"]["Room"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the room's messages, newest first. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatMessagePage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
         };

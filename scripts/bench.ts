@@ -14,6 +14,9 @@
  *      a login storm beside GET /health, GET /items search and deep paging,
  *      POST /orders with and without an Idempotency-Key. Targets: pipeline
  *      ≥ 75 % of bare Express; /health p99 < 50 ms during the storm.
+ *   8. Realtime (scripts/bench/realtime.ts): WebSocket chat, 1,000 clients in one
+ *      room and in rooms of 5, one message a second each; delivery latency,
+ *      messages/s, server RSS per connection. Targets: p99 < 100 ms, < 64 kB.
  *
  * Exit code: 0 whatever the verdicts (PASS/FAIL is reported, not enforced);
  * 1 only when something could not be measured at all (e.g. the app does not start).
@@ -27,8 +30,9 @@
  *                            used more than 15 % of a CPU during it
  *   8-9. Scale-out (WORKERS=2 vs 1, PostgreSQL) and a soak with RSS sampled every 10 s:
  *      see scripts/bench/scale.ts. 'soak' runs only together with 'scale'.
- *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup,scale,soak   a subset of the sections
+ *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup,realtime,scale,soak   a subset
  *   BENCH_SOAK_SECONDS=600   how long the soak runs
+ *   BENCH_RT_CLIENTS=1000, BENCH_RT_SECONDS=30   the realtime section's clients and sending time
  *   BENCH_DB=postgres,pglite the databases of sections 4-7
  *   BENCH_CPU_PROF=1         also profile (a) and (b) under the same load (--cpu-prof) and
  *                            print their top functions; the profiles are kept in a temp dir.
@@ -75,6 +79,7 @@ import { scaleSections } from './bench/scale.js';
 import { httpGet, startupBreakdown, timeToExit, timeToFirst200 } from './bench/startup.js';
 import type { Breakdown, StartResult } from './bench/startup.js';
 import { worstCasePath } from './bench/synthetic-spec.js';
+import { realtimeSection } from './bench/realtime.js';
 
 const run = promisify(execFile);
 
@@ -99,7 +104,7 @@ const busyRetries = envInt('BENCH_BUSY_RETRIES', 2);
 const sections = new Set(
   (
     process.env['BENCH_ONLY'] ??
-    ['throughput', 'flatness', ...API_SECTIONS, 'startup', 'scale', 'soak'].join(',')
+    ['throughput', 'flatness', ...API_SECTIONS, 'startup', 'realtime', 'scale', 'soak'].join(',')
   ).split(','),
 );
 const databases = new Set((process.env['BENCH_DB'] ?? DATABASES.join(',')).split(','));
@@ -631,6 +636,7 @@ async function main(): Promise<void> {
       });
     }
     if (cpuProfile && sections.has('throughput')) await profiles();
+    if (sections.has('realtime')) await realtimeSection({ databases, pgHost, pgUser });
   } finally {
     await cleanUp();
   }

@@ -29,6 +29,9 @@ import { createMetrics } from './metrics.js';
 import { handlers as contractHandlers } from './handlers/index.js';
 import type { AnyHandler } from './http/backend.js';
 import { createHttpApp } from './http/index.js';
+import { accessTokenQuerySecurity, attachRealtime } from './realtime/index.js';
+import type { Realtime } from './realtime/index.js';
+import { createBus } from './realtime/bus.js';
 
 export interface BuildOptions {
   /** Another contract and its handlers (tests and benchmarks); defaults to the real ones. */
@@ -51,6 +54,8 @@ export interface BuildOptions {
 export interface App {
   readonly server: Server;
   readonly deps: Deps;
+  /** The WebSockets served on `server` (src/realtime). */
+  readonly realtime: Realtime;
   /** Settles when the database is open and migrated; rejects if that failed. */
   readonly ready: Promise<void>;
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
@@ -142,7 +147,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     spec,
     validation,
     handlers: options.handlers ?? contractHandlers,
-    security: options.security ?? { ...apiKeySecurity(config.apiKeys), OAuth2PasswordBearer: bearerSecurity },
+    security: options.security ?? {
+      ...apiKeySecurity(config.apiKeys),
+      OAuth2PasswordBearer: bearerSecurity,
+      AccessTokenQuery: accessTokenQuerySecurity,
+    },
     deps,
     draining: () => draining,
     ready: () => isReady,
@@ -153,12 +162,25 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   server.headersTimeout = config.headersTimeoutMs;
   // Longer than a load balancer's idle timeout, so the balancer closes idle connections first.
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  // WebSockets on the same server; across processes through LISTEN/NOTIFY when on PostgreSQL.
+  const realtime = attachRealtime({
+    server,
+    deps,
+    spec,
+    validation,
+    bus: createBus(config, database, log),
+  });
+  deps.metrics.gauge('websocket_connections', 'Open WebSocket connections on this process.', () => {
+    return realtime.connectionCount;
+  });
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     draining = true;
     // Read before close(): `listening` turns false at once, while connections still drain.
     const wasListening = server.listening;
+    // Sockets first (1001), or server.close() would wait for them.
+    await realtime.close();
     const stopped = new Promise<void>((resolve) => {
       server.close(() => resolve());
     });
@@ -177,6 +199,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   return {
     server,
     deps,
+    realtime,
     ready,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {

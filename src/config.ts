@@ -63,6 +63,20 @@ export interface Config {
   readonly dbStatementTimeoutMs: number;
   /** Longest a handler may take before the client gets a 503 (0: no limit); uploads are exempt. */
   readonly handlerTimeoutMs: number;
+  /** WebSocket limits (`src/realtime/`). */
+  readonly realtime: {
+    /** Largest frame accepted; a larger one closes the connection with 1009. */
+    readonly maxPayloadBytes: number;
+    /** How often each client is pinged; a client that missed the previous pong is dropped. */
+    readonly heartbeatIntervalMs: number;
+    /** Bytes queued for one client before it is closed with 1013 as a slow consumer. */
+    readonly maxBufferedBytes: number;
+    /** Frames a connection may send per second on average, and in a burst. */
+    readonly messagesPerSecond: number;
+    readonly messageBurst: number;
+    /** Open WebSocket connections per user on one server process. */
+    readonly maxConnectionsPerUser: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -212,6 +226,14 @@ export function loadConfig(env: Env): Config {
     ),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
     handlerTimeoutMs: int(env, 'HANDLER_TIMEOUT_MS', 20_000, 0, 3_600_000),
+    realtime: {
+      maxPayloadBytes: int(env, 'WS_MAX_PAYLOAD_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+      heartbeatIntervalMs: int(env, 'WS_HEARTBEAT_INTERVAL_MS', 30_000, 50, 3_600_000),
+      maxBufferedBytes: int(env, 'WS_MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      messagesPerSecond: int(env, 'WS_MESSAGES_PER_SECOND', 10, 1, 100_000),
+      messageBurst: int(env, 'WS_MESSAGE_BURST', 20, 1, 100_000),
+      maxConnectionsPerUser: int(env, 'WS_MAX_CONNECTIONS_PER_USER', 10, 1, 100_000),
+    },
   };
   return Object.freeze(config);
 }

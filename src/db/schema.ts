@@ -78,6 +78,15 @@ export interface IdempotencyKeyTable {
   expires_at: Timestamp;
 }
 
+/** A chat message; `room` is a name, not a foreign key (rooms have no rows). */
+export interface ChatMessageTable {
+  id: Generated<number>;
+  room: string;
+  user_id: number;
+  text: string;
+  sent_at: Timestamp;
+}
+
 export interface Database {
   users: UserTable;
   login_failures: LoginFailureTable;
@@ -85,6 +94,7 @@ export interface Database {
   orders: OrderTable;
   order_lines: OrderLineTable;
   idempotency_keys: IdempotencyKeyTable;
+  chat_messages: ChatMessageTable;
 }
 
 export type ItemRow = Selectable<ItemTable>;
@@ -94,3 +104,4 @@ export type OrderLineRow = Selectable<OrderLineTable>;
 export type UserRow = Selectable<UserTable>;
 export type NewUserRow = Insertable<UserTable>;
 export type UserRowUpdate = Updateable<UserTable>;
+export type ChatMessageRow = Selectable<ChatMessageTable>;

@@ -6,6 +6,7 @@ import type { HandlerMap } from '../contract/types.js';
 import { login } from './auth.js';
 import { createItem, deleteItem, getItem, getUserItem, listItems, updateItem } from './items.js';
 import { createOrder, getOrder, listOrders } from './orders.js';
+import { connectChat, connectEcho, listRoomMessages } from './rooms.js';
 import { getHealth, getProtected, getReadiness, getRoot } from './system.js';
 import { createUser, deleteUser, getCurrentUser, getUser, listUsers, register, updateUser } from './users.js';
 
@@ -31,4 +32,7 @@ export const handlers: HandlerMap = {
   createOrder,
   listOrders,
   getOrder,
+  connectEcho,
+  connectChat,
+  listRoomMessages,
 };

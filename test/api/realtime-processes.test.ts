@@ -1,0 +1,100 @@
+/**
+ * Two real server processes on one PostgreSQL: what is said through one
+ * reaches clients of the other (LISTEN/NOTIFY). Skipped on the embedded
+ * database, which serves exactly one process by design.
+ */
+import { expect } from 'chai';
+import { sql } from 'kysely';
+import { createTokenService } from '../../src/auth/tokens.js';
+import { loadConfig } from '../../src/config.js';
+import { resetDatabase, sharedDatabase } from '../helpers/app.js';
+import { startServerProcess } from '../helpers/server-process.js';
+import type { ServerProcess } from '../helpers/server-process.js';
+import { bearer, seedUser } from '../helpers/users.js';
+import { openSocket, wsUrl } from '../helpers/ws.js';
+import type { TestSocket } from '../helpers/ws.js';
+
+const SECRET = 'cross-process-secret-that-is-long-enough-0123456789';
+const databaseUrl = process.env['DATABASE_URL'] || undefined;
+
+interface Frame {
+  type: string;
+  user_id?: number;
+  message?: { id: number; text: string; user_id: number; room: string };
+}
+
+describe('realtime across two server processes (PostgreSQL only; skipped on the embedded database, which is one process)', function () {
+  this.timeout(60_000);
+  let a: ServerProcess | undefined;
+  let b: ServerProcess | undefined;
+  let sockets: TestSocket[] = [];
+  const tokens = createTokenService(loadConfig({ JWT_SECRET: SECRET }));
+  const connect = async (server: ServerProcess, path: string, userId: number): Promise<TestSocket> => {
+    const socket = await openSocket(wsUrl(server.url, path), { headers: bearer(tokens.issue(userId).token) });
+    sockets.push(socket);
+    return socket;
+  };
+
+  before(async function () {
+    if (databaseUrl === undefined) this.skip();
+    // Reset once, not between tests: the servers remember delivered message ids, and
+    // `truncate ... restart identity` would hand out the same ids again.
+    await resetDatabase();
+    const env = { DATABASE_URL: databaseUrl, JWT_SECRET: SECRET, DB_POOL_MAX: '4' };
+    [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+  afterEach(async () => {
+    await Promise.all(sockets.map((s) => s.close()));
+    sockets = [];
+  });
+
+  it('delivers a chat message sent through process A to a member connected to process B', async () => {
+    const ann = await seedUser();
+    const bob = await seedUser();
+    const onA = await connect(a!, '/ws/chat/general', ann.id);
+    await onA.nextJson(); // own join
+    const onB = await connect(b!, '/ws/chat/general', bob.id);
+    await onB.nextJson(); // own join
+    // Presence crosses too: A hears that Bob joined on B.
+    expect(await onA.until<Frame>((f) => f.type === 'join')).to.include({ user_id: bob.id });
+    onA.send(JSON.stringify({ type: 'message', text: 'across processes' }));
+    const seenOnB = await onB.until<Frame>((f) => f.type === 'message');
+    const seenOnA = await onA.until<Frame>((f) => f.type === 'message');
+    expect(seenOnB).to.deep.equal(seenOnA);
+    expect(seenOnB.message).to.include({ text: 'across processes', user_id: ann.id, room: 'general' });
+    await onB.close();
+    expect(await onA.until<Frame>((f) => f.type === 'leave')).to.include({ user_id: bob.id });
+  });
+
+  it("broadcasts the guide's echo lines to clients of both processes", async () => {
+    const ann = await seedUser();
+    const onA = await connect(a!, '/ws/1', ann.id);
+    const onB = await connect(b!, '/ws/2', ann.id);
+    onA.send('hi from A');
+    expect(await onA.next()).to.equal('Message text was: hi from A');
+    expect(await onB.next()).to.equal('Client #1 says: hi from A');
+    await onA.close();
+    expect(await onB.next()).to.equal('Client #1 left the chat');
+  });
+
+  it('catches up on messages said while its LISTEN connection was down', async () => {
+    const ann = await seedUser();
+    const onA = await connect(a!, '/ws/chat/resilient', ann.id);
+    const onB = await connect(b!, '/ws/chat/resilient', ann.id);
+    await onA.until<Frame>((f) => f.type === 'join');
+    await onB.until<Frame>((f) => f.type === 'join');
+    onA.send(JSON.stringify({ type: 'message', text: 'before' }));
+    await onB.until<Frame>((f) => f.type === 'message');
+    const { db } = await sharedDatabase();
+    // Cut B's (and A's) LISTEN connections: they reconnect with backoff and read what they missed.
+    const cut = await sql`select pg_terminate_backend(pid) from pg_stat_activity
+              where datname = current_database() and query = 'LISTEN realtime_events'`.execute(db);
+    expect(cut.rows).to.have.length(2);
+    onA.send(JSON.stringify({ type: 'message', text: 'said during the outage' }));
+    const seen = await onB.until<Frame>((f) => f.type === 'message', 15_000);
+    expect(seen.message?.text).to.equal('said during the outage');
+  });
+});

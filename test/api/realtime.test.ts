@@ -1,0 +1,324 @@
+import { expect } from 'chai';
+import { updateUser } from '../../src/db/repos/users.repo.js';
+import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
+import { bearer, seedUser, tokenFor } from '../helpers/users.js';
+import { openSocket, refusedUpgrade, wsUrl } from '../helpers/ws.js';
+import type { TestSocket } from '../helpers/ws.js';
+
+interface ChatFrame {
+  type: string;
+  message?: { id: number; room: string; user_id: number; text: string; sent_at: string };
+  code?: string;
+  detail?: string;
+  errors?: { path: string; keyword: string }[];
+  room?: string;
+  user_id?: number;
+}
+
+describe('realtime', () => {
+  let t: TestApp;
+  let sockets: TestSocket[] = [];
+  const connect = async (path: string, userId: number, app: TestApp = t): Promise<TestSocket> => {
+    const socket = await openSocket(wsUrl(app.url, path), { headers: bearer(tokenFor(app, userId)) });
+    sockets.push(socket);
+    return socket;
+  };
+  before(async () => {
+    t = await startApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    await resetDatabase();
+  });
+  afterEach(async () => {
+    await Promise.all(sockets.map((s) => s.close()));
+    sockets = [];
+  });
+
+  describe('connectEcho', () => {
+    it("echoes to the sender and broadcasts to everyone with the guide's exact texts (three clients)", async () => {
+      const user = await seedUser();
+      const one = await connect('/ws/1', user.id);
+      const two = await connect('/ws/2', user.id);
+      const three = await connect('/ws/3', user.id);
+      one.send('hello');
+      expect(await one.next()).to.equal('Message text was: hello');
+      expect(await one.next()).to.equal('Client #1 says: hello');
+      expect(await two.next()).to.equal('Client #1 says: hello');
+      expect(await three.next()).to.equal('Client #1 says: hello');
+      three.send('bye');
+      expect(await three.next()).to.equal('Message text was: bye');
+      for (const s of [one, two, three]) expect(await s.next()).to.equal('Client #3 says: bye');
+    });
+
+    it('tells the others when a client leaves', async () => {
+      const user = await seedUser();
+      const one = await connect('/ws/1', user.id);
+      const two = await connect('/ws/2', user.id);
+      const three = await connect('/ws/3', user.id);
+      await two.close();
+      expect(await one.next()).to.equal('Client #2 left the chat');
+      expect(await three.next()).to.equal('Client #2 left the chat');
+    });
+
+    it('answers a binary or too long frame with an error frame and stays open', async () => {
+      const user = await seedUser();
+      const one = await connect('/ws/7', user.id);
+      one.ws.send(Buffer.from([1, 2, 3]));
+      expect(await one.nextJson()).to.include({ type: 'error', code: 'binary_not_supported' });
+      one.send('x'.repeat(1001));
+      const error = await one.nextJson<ChatFrame>();
+      expect(error).to.include({ type: 'error', code: 'invalid_frame' });
+      expect(error.errors?.[0]).to.include({ path: '', keyword: 'maxLength' });
+      one.send('still here');
+      expect(await one.next()).to.equal('Message text was: still here');
+    });
+
+    it('closes with 1009 on a frame over maxPayload (64 KiB by default)', async () => {
+      const user = await seedUser();
+      const one = await connect('/ws/7', user.id);
+      one.send('x'.repeat(64 * 1024 + 1));
+      expect((await one.closed()).code).to.equal(1009);
+    });
+
+    it('answers a plain GET without the upgrade with 426', async () => {
+      const user = await seedUser();
+      const res = await t.fetch('/ws/1', { headers: bearer(tokenFor(t, user.id)) });
+      expect(res.status).to.equal(426);
+      expect(res.headers.get('upgrade')).to.equal('websocket');
+      expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+    });
+  });
+
+  describe('upgrade checks (before the handshake)', () => {
+    it('refuses an upgrade without a token with 401 problem+json and opens no socket', async () => {
+      const refused = await refusedUpgrade(wsUrl(t.url, '/ws/chat/general'));
+      expect(refused.opened).to.equal(false);
+      expect(refused.status).to.equal(401);
+      expect(refused.headers['www-authenticate']).to.equal('Bearer');
+      expect(refused.headers['content-type']).to.match(/^application\/problem\+json/);
+      expect(refused.headers['x-request-id']).to.be.a('string');
+      expect(JSON.parse(refused.body)).to.include({
+        status: 401,
+        title: 'Unauthorized',
+        instance: '/ws/chat/general',
+      });
+    });
+
+    it('refuses a bad token, and the token of a deactivated account', async () => {
+      const bad = await refusedUpgrade(wsUrl(t.url, '/ws/1'), { headers: bearer('not.a.token') });
+      expect(bad.status).to.equal(401);
+      const user = await seedUser();
+      const token = tokenFor(t, user.id);
+      await updateUser((await sharedDatabase()).db, user.id, { is_active: false });
+      const inactive = await refusedUpgrade(wsUrl(t.url, `/ws/1?access_token=${token}`));
+      expect(inactive.status).to.equal(401);
+      expect(inactive.opened).to.equal(false);
+    });
+
+    it('accepts the token in the access_token query parameter', async () => {
+      const user = await seedUser();
+      const socket = await openSocket(wsUrl(t.url, `/ws/5?access_token=${tokenFor(t, user.id)}`));
+      sockets.push(socket);
+      socket.send('hi');
+      expect(await socket.next()).to.equal('Message text was: hi');
+    });
+
+    it('refuses invalid path parameters with 400 before authenticating', async () => {
+      for (const path of ['/ws/abc', '/ws/0', '/ws/chat/no%20spaces', `/ws/chat/${'r'.repeat(65)}`]) {
+        const refused = await refusedUpgrade(wsUrl(t.url, path));
+        expect(refused.status, path).to.equal(400);
+        expect((JSON.parse(refused.body) as { detail: string }).detail, path).to.match(/invalid parameter/);
+      }
+      const unknown = await refusedUpgrade(wsUrl(t.url, '/ws/chat/a/b'));
+      expect(unknown.status).to.equal(404);
+    });
+
+    it('caps the connections per user with 429', async () => {
+      const capped = await startApp({ WS_MAX_CONNECTIONS_PER_USER: '2' });
+      try {
+        const user = await seedUser();
+        const other = await seedUser();
+        await connect('/ws/chat/general', user.id, capped);
+        await connect('/ws/1', user.id, capped);
+        const refused = await refusedUpgrade(wsUrl(capped.url, '/ws/2'), {
+          headers: bearer(tokenFor(capped, user.id)),
+        });
+        expect(refused.status).to.equal(429);
+        await connect('/ws/3', other.id, capped);
+      } finally {
+        await Promise.all(sockets.map((s) => s.close()));
+        sockets = [];
+        await capped.close();
+      }
+    });
+  });
+
+  describe('connectChat', () => {
+    it('stamps, stores and delivers a message to every member of the room and nobody else', async () => {
+      const ann = await seedUser();
+      const bob = await seedUser();
+      const a = await connect('/ws/chat/general', ann.id);
+      const b = await connect('/ws/chat/general', bob.id);
+      const elsewhere = await connect('/ws/chat/random', bob.id);
+      await elsewhere.nextJson(); // own join
+      await a.until<ChatFrame>((f) => f.type === 'join' && f.user_id === bob.id);
+      a.send(JSON.stringify({ type: 'message', text: 'Hello, everyone' }));
+      const gotA = await a.until<ChatFrame>((f) => f.type === 'message');
+      const gotB = await b.until<ChatFrame>((f) => f.type === 'message');
+      expect(gotA).to.deep.equal(gotB);
+      expect(gotA.message).to.include({ room: 'general', user_id: ann.id, text: 'Hello, everyone' });
+      expect(gotA.message?.id).to.be.a('number');
+      expect(Date.parse(gotA.message?.sent_at ?? '')).to.be.closeTo(Date.now(), 60_000);
+      await elsewhere.silentFor(300);
+
+      const res = await t.fetch('/rooms/general/messages', { headers: bearer(tokenFor(t, bob.id)) });
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.deep.equal({ items: [gotA.message], total: 1, skip: 0, limit: 10 });
+    });
+
+    it('sends join and leave notices to the room', async () => {
+      const ann = await seedUser();
+      const bob = await seedUser();
+      const a = await connect('/ws/chat/lobby', ann.id);
+      expect(await a.nextJson()).to.include({ type: 'join', room: 'lobby', user_id: ann.id });
+      const b = await connect('/ws/chat/lobby', bob.id);
+      expect(await a.nextJson()).to.include({ type: 'join', room: 'lobby', user_id: bob.id });
+      await b.close();
+      expect(await a.nextJson()).to.include({ type: 'leave', room: 'lobby', user_id: bob.id });
+    });
+
+    it('answers invalid frames with error frames, stores nothing, and stays open', async () => {
+      const ann = await seedUser();
+      const a = await connect('/ws/chat/general', ann.id);
+      await a.nextJson(); // own join
+      a.send('{not json');
+      expect(await a.nextJson()).to.include({ type: 'error', code: 'invalid_json' });
+      a.send(JSON.stringify({ type: 'message', text: '', extra: 1 }));
+      const shape = await a.nextJson<ChatFrame>();
+      expect(shape).to.include({ type: 'error', code: 'invalid_frame' });
+      expect(shape.errors?.map((e) => `${e.path} ${e.keyword}`)).to.have.members([
+        '/extra additionalProperties',
+        '/text minLength',
+      ]);
+      a.send(JSON.stringify({ type: 'message', text: 'x'.repeat(2001) }));
+      expect((await a.nextJson<ChatFrame>()).errors?.[0]).to.include({ path: '/text', keyword: 'maxLength' });
+      a.send(JSON.stringify({ type: 'message', text: 'nul \u0000 inside' }));
+      expect((await a.nextJson<ChatFrame>()).errors?.[0]).to.include({ path: '/text', keyword: 'pattern' });
+      a.send(JSON.stringify([1, 2]));
+      expect(await a.nextJson()).to.include({ code: 'invalid_frame' });
+      expect(await countRows('chat_messages')).to.equal(0);
+      a.send(JSON.stringify({ type: 'message', text: 'valid' }));
+      expect((await a.nextJson<ChatFrame>()).message?.text).to.equal('valid');
+    });
+
+    it('rate-limits each connection: extra frames get one error frame and are dropped', async () => {
+      const limited = await startApp({ WS_MESSAGES_PER_SECOND: '1', WS_MESSAGE_BURST: '2' });
+      try {
+        const ann = await seedUser();
+        const a = await connect('/ws/chat/general', ann.id, limited);
+        await a.nextJson(); // own join
+        for (let i = 0; i < 5; i += 1) a.send(JSON.stringify({ type: 'message', text: `m${i}` }));
+        const seen: ChatFrame[] = [await a.nextJson(), await a.nextJson(), await a.nextJson()];
+        expect(seen.filter((f) => f.type === 'message').map((f) => f.message?.text)).to.deep.equal([
+          'm0',
+          'm1',
+        ]);
+        expect(seen.filter((f) => f.code === 'rate_limited')).to.have.length(1);
+        await a.silentFor(300);
+        expect(await countRows('chat_messages')).to.equal(2);
+      } finally {
+        await Promise.all(sockets.map((s) => s.close()));
+        sockets = [];
+        await limited.close();
+      }
+    });
+
+    it('pages the history newest first', async () => {
+      const ann = await seedUser();
+      const a = await connect('/ws/chat/history', ann.id);
+      await a.nextJson();
+      for (const text of ['one', 'two', 'three']) {
+        a.send(JSON.stringify({ type: 'message', text }));
+        await a.until<ChatFrame>((f) => f.message?.text === text);
+      }
+      const res = await t.fetch('/rooms/history/messages?skip=1&limit=1', {
+        headers: bearer(tokenFor(t, ann.id)),
+      });
+      const page = (await res.json()) as { items: { text: string }[]; total: number };
+      expect(page.total).to.equal(3);
+      expect(page.items.map((m) => m.text)).to.deep.equal(['two']);
+      expect((await t.fetch('/rooms/history/messages')).status).to.equal(401);
+      const bad = await t.fetch('/rooms/bad%20room/messages', { headers: bearer(tokenFor(t, ann.id)) });
+      expect(bad.status).to.equal(422);
+    });
+  });
+
+  describe('robustness', () => {
+    it('drops a client that stops answering pings, and keeps one that answers', async () => {
+      const quick = await startApp({ WS_HEARTBEAT_INTERVAL_MS: '100' });
+      try {
+        const ann = await seedUser();
+        const headers = bearer(tokenFor(quick, ann.id));
+        const dead = await openSocket(wsUrl(quick.url, '/ws/chat/general'), { headers, autoPong: false });
+        const alive = await openSocket(wsUrl(quick.url, '/ws/chat/general'), { headers });
+        sockets.push(dead, alive);
+        expect((await dead.closed(5000)).code).to.equal(1006);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(alive.ws.readyState).to.equal(alive.ws.OPEN);
+        expect(quick.app.realtime.connectionCount).to.equal(1);
+      } finally {
+        await Promise.all(sockets.map((s) => s.close()));
+        sockets = [];
+        await quick.close();
+      }
+    });
+
+    it('closes a slow consumer with 1013 instead of buffering for it', async () => {
+      const slow = await startApp({
+        WS_MAX_BUFFERED_BYTES: '65536',
+        WS_MESSAGES_PER_SECOND: '100000',
+        WS_MESSAGE_BURST: '100000',
+      });
+      try {
+        const ann = await seedUser();
+        const headers = bearer(tokenFor(slow, ann.id));
+        const reader = await openSocket(wsUrl(slow.url, '/ws/2'), { headers });
+        const sender = await openSocket(wsUrl(slow.url, '/ws/1'), { headers });
+        sockets.push(reader, sender);
+        // The reader stops reading: the server's frames pile up in its socket buffer.
+        (reader.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+        const text = 'x'.repeat(1000);
+        for (let i = 0; i < 20_000 && slow.app.realtime.connectionCount > 1; i += 1) {
+          sender.send(text);
+          if (i % 500 === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        const deadline = Date.now() + 5000;
+        while (slow.app.realtime.connectionCount > 1 && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(slow.app.realtime.connectionCount).to.equal(1);
+        expect(slow.logs.some((line) => line.msg === 'realtime: slow consumer closed')).to.equal(true);
+      } finally {
+        // The paused reader would never complete a close handshake.
+        sockets[0]?.ws.terminate();
+        await Promise.all(sockets.map((s) => s.close()));
+        sockets = [];
+        await slow.close();
+      }
+    });
+
+    it('closes every socket with 1001 when the app shuts down', async () => {
+      const app = await startApp();
+      const ann = await seedUser();
+      const socket = await openSocket(wsUrl(app.url, '/ws/chat/general'), {
+        headers: bearer(tokenFor(app, ann.id)),
+      });
+      const closing = app.close();
+      expect(await socket.closed()).to.deep.equal({ code: 1001, reason: 'Server shutting down' });
+      await closing;
+    });
+  });
+});
