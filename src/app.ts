@@ -28,6 +28,10 @@ import type { Deps } from './deps.js';
 import { handlers as contractHandlers } from './handlers/index.js';
 import type { AnyHandler } from './http/backend.js';
 import { createHttpApp } from './http/index.js';
+import { createJobRunner, jobHandlers } from './jobs/index.js';
+import type { JobHandlers, JobRunner } from './jobs/index.js';
+import { createMailer } from './mail/mailer.js';
+import type { Mailer } from './mail/mailer.js';
 
 export interface BuildOptions {
   /** Another contract and its handlers (tests and benchmarks); defaults to the real ones. */
@@ -45,6 +49,10 @@ export interface BuildOptions {
   /** Where log lines go (tests capture them); stdout by default. */
   readonly logDestination?: DestinationStream;
   readonly log?: Logger;
+  /** Another mailer (tests); defaults to SMTP_URL's, or the log. */
+  readonly mailer?: Mailer;
+  /** Job kinds the workers run; defaults to src/jobs/kinds. */
+  readonly jobHandlers?: JobHandlers;
 }
 
 export interface App {
@@ -52,6 +60,8 @@ export interface App {
   readonly deps: Deps;
   /** Settles when the database is open and migrated; rejects if that failed. */
   readonly ready: Promise<void>;
+  /** This process's job workers (started once the database is ready, when JOBS_ENABLED). */
+  readonly jobs: JobRunner;
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
   listen(port?: number, host?: string): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish (bounded), then closes the database. */
@@ -132,6 +142,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     deps,
   });
 
+  const mailer = options.mailer ?? createMailer(config.mail, log);
+  const jobs = createJobRunner({
+    db: database.db,
+    log,
+    mailer,
+    config: config.jobs,
+    handlers: options.jobHandlers ?? jobHandlers,
+  });
+  // Workers claim only once migrations ran; a failed start is reported through `ready`.
+  if (config.jobs.enabled)
+    ready.then(
+      () => jobs.start(),
+      () => undefined,
+    );
+
   const server = createServer(app);
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = config.headersTimeoutMs;
@@ -149,9 +174,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       server.closeAllConnections();
     }, config.shutdownTimeoutMs);
     timer.unref();
-    // `close` only waits when the server is listening.
-    if (server.listening) await stopped;
+    // `close` only waits when the server is listening; running jobs finish (bounded) meanwhile.
+    await Promise.all([server.listening ? stopped : undefined, jobs.stop()]);
     clearTimeout(timer);
+    mailer.close();
     if (ownsDatabase) await database.close();
   };
 
@@ -159,6 +185,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     server,
     deps,
     ready,
+    jobs,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -3,7 +3,9 @@
  * or misspelt operation a compile error; app.ts hands this map to http/.
  */
 import type { HandlerMap } from '../contract/types.js';
+import { listUserActivity } from './activity.js';
 import { login } from './auth.js';
+import { fetchMultiple } from './fetch.js';
 import { createItem, deleteItem, getItem, getUserItem, listItems, updateItem } from './items.js';
 import { createOrder, getOrder, listOrders } from './orders.js';
 import { getHealth, getProtected, getReadiness, getRoot } from './system.js';
@@ -31,4 +33,6 @@ export const handlers: HandlerMap = {
   createOrder,
   listOrders,
   getOrder,
+  listUserActivity,
+  fetchMultiple,
 };
