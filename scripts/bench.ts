@@ -25,7 +25,9 @@
  *   BENCH_ROUNDS=1           repeat the throughput runs (order rotated) and report medians
  *   BENCH_BUSY_RETRIES=2     measure a run again (keeping the quietest) while other processes
  *                            used more than 15 % of a CPU during it
- *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup   a subset of the sections
+ *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup,jobs   a subset of the sections
+ *                            (jobs: drain rate with 1 and 2 worker processes, and the enqueue
+ *                            cost added to createUser; see scripts/bench/jobs.ts)
  *   BENCH_DB=postgres,pglite the databases of sections 4-7
  *   BENCH_CPU_PROF=1         also profile (a) and (b) under the same load (--cpu-prof) and
  *                            print their top functions; the profiles are kept in a temp dir.
@@ -45,6 +47,8 @@ import path from 'node:path';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { API_SECTIONS, DATABASES, apiSections, printApiSummary } from './bench/api.js';
 import type { ApiResult } from './bench/api.js';
+import { jobsSection, printJobsSummary } from './bench/jobs.js';
+import type { JobsResult } from './bench/jobs.js';
 import { machineBusyUs, measure } from './bench/load.js';
 import type { LoadResult, LoadSettings } from './bench/load.js';
 import { STARTUP_PACKAGES } from './bench/packages.js';
@@ -93,7 +97,9 @@ const load: LoadSettings = {
 const rounds = envInt('BENCH_ROUNDS', 1, 1);
 const busyRetries = envInt('BENCH_BUSY_RETRIES', 2);
 const sections = new Set(
-  (process.env['BENCH_ONLY'] ?? ['throughput', 'flatness', ...API_SECTIONS, 'startup'].join(',')).split(','),
+  (
+    process.env['BENCH_ONLY'] ?? ['throughput', 'flatness', ...API_SECTIONS, 'startup', 'jobs'].join(',')
+  ).split(','),
 );
 const databases = new Set((process.env['BENCH_DB'] ?? DATABASES.join(',')).split(','));
 const cpuProfile = process.env['BENCH_CPU_PROF'] === '1';
@@ -526,6 +532,7 @@ function summary(
   flat: Map<number, LoadResult> | undefined,
   start: Startup | undefined,
   api: readonly ApiResult[],
+  jobs?: JobsResult,
 ): void {
   heading('Summary');
   console.log(`  Node ${process.version}, ${os.cpus().length} CPUs`);
@@ -568,6 +575,7 @@ function summary(
     );
   }
   printApiSummary(api);
+  printJobsSummary(jobs);
   if (start !== undefined) {
     console.log(`  ${pad('start-up (median)', 40)} ${lpad('ms', 9)}`);
     for (const r of start.rows) {
@@ -602,16 +610,20 @@ async function main(): Promise<void> {
   let flat: Map<number, LoadResult> | undefined;
   let start: Startup | undefined;
   let api: ApiResult[] = [];
+  let jobs: JobsResult | undefined;
   try {
     if (sections.has('throughput')) tp = await throughput();
     if (sections.has('flatness')) flat = await flatness();
     api = await apiSections({ load, rounds, busyRetries, sections, databases, pgHost, pgUser, cpuProfile });
     if (sections.has('startup')) start = await startup();
+    if (sections.has('jobs')) {
+      jobs = await jobsSection({ databases, pgHost, pgUser, seconds: load.seconds, rounds });
+    }
     if (cpuProfile && sections.has('throughput')) await profiles();
   } finally {
     await cleanUp();
   }
-  summary(tp, flat, start, api);
+  summary(tp, flat, start, api, jobs);
   process.exitCode = errors.length > 0 ? 1 : 0;
 }
 
