@@ -152,8 +152,11 @@ export async function guardedFetch(
       return { url: raw, ok: false, status, error: 'Redirect not followed', elapsed_ms: elapsed() };
     }
     const body = await readBody(response, policy.maxBytes).finally(() => response.destroy());
+    const ok = status >= 200 && status < 300;
+    // An empty body (204, or nothing sent) has no data rather than invalid JSON.
+    if (body.length === 0) return { url: raw, ok, status, elapsed_ms: elapsed() };
     const data = decode(body, response.headers['content-type']);
-    return { url: raw, ok: status >= 200 && status < 300, status, data, elapsed_ms: elapsed() };
+    return { url: raw, ok, status, data, elapsed_ms: elapsed() };
   } catch (error) {
     const outcome: FetchOutcome = {
       url: raw,

@@ -1,5 +1,6 @@
 /** fetchMultiple: parallel, ordered, bounded, and guarded against SSRF. Local servers only. */
 import { expect } from 'chai';
+import { loadConfig } from '../../src/config.js';
 import { addressPolicy, unmapIpv4 } from '../../src/fetch/address-policy.js';
 import { resetDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
@@ -51,6 +52,13 @@ describe('fetchMultiple', () => {
           res.statusCode = 404;
           res.setHeader('content-type', 'application/json');
           res.end('{"detail":"Not Found"}');
+        } else if (url.pathname === '/empty') {
+          res.statusCode = 204;
+          res.setHeader('content-type', 'application/json');
+          res.end();
+        } else if (url.pathname === '/broken-json') {
+          res.setHeader('content-type', 'application/json');
+          res.end('{"half":');
         } else if (url.pathname === '/redirect') {
           res.statusCode = 302;
           res.setHeader('location', url.searchParams.get('to') ?? '/');
@@ -99,6 +107,21 @@ describe('fetchMultiple', () => {
     expect(results[0]?.elapsed_ms).to.be.within(250, 2500);
     expect(results[1]).to.deep.include({ ok: true, status: 200, data: 'plain words' });
     expect(results[2]).to.deep.include({ ok: false, status: 404, data: { detail: 'Not Found' } });
+  });
+
+  it('answers an empty body without data and invalid JSON with an error', async () => {
+    const results = await fetchMultiple({ urls: [`${server.url}/empty`, `${server.url}/broken-json`] });
+    expect(results[0]).to.deep.include({ ok: true, status: 204 });
+    expect(results[0]).to.not.have.property('data');
+    expect(results[1]).to.include({ ok: false, status: 200, error: 'Response is not valid JSON' });
+  });
+
+  it('reports a refused connection for that URL only', async () => {
+    const closed = await startServer((_req, res) => res.end());
+    await closed.close();
+    const results = await fetchMultiple({ urls: [`http://127.0.0.1:${closed.port}/`, `${server.url}/text`] });
+    expect(results[0]).to.include({ ok: false, error: 'Connection refused' });
+    expect(results[1]).to.include({ ok: true });
   });
 
   it('refuses a body over FETCH_MAX_BYTES, declared or streamed', async () => {
@@ -164,6 +187,18 @@ describe('fetchMultiple', () => {
   it('needs a signed-in caller', async () => {
     const res = await postJson(t, '/fetch-multiple', { urls: [server.url] });
     expect(res.status).to.equal(401);
+  });
+
+  describe('configuration', () => {
+    it('rejects a malformed FETCH_ALLOWED_CIDRS entry, naming the variable', () => {
+      for (const bad of ['127.0.0.1', '10.0.0.0/33', 'fd00::/129', 'example.com/8']) {
+        expect(() => loadConfig({ FETCH_ALLOWED_CIDRS: bad }), bad).to.throw(/FETCH_ALLOWED_CIDRS/);
+      }
+      expect(loadConfig({ FETCH_ALLOWED_CIDRS: '10.0.0.0/8, ::1/128' }).fetch.allowedCidrs).to.deep.equal([
+        '10.0.0.0/8',
+        '::1/128',
+      ]);
+    });
   });
 
   describe('address policy', () => {

@@ -2,11 +2,14 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
 import { claimJobs, completeJob, countJobs, findJob } from '../../src/db/repos/jobs.repo.js';
-import { backoffMs, enqueue } from '../../src/jobs/index.js';
+import { loadConfig } from '../../src/config.js';
+import { backoffMs, enqueue, enqueueWelcomeEmail } from '../../src/jobs/index.js';
 import type { JobHandler, JobRunner } from '../../src/jobs/index.js';
 import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { capturingMailer, FAST_JOBS, testRunner, waitFor, waitForIdleQueue } from '../helpers/jobs.js';
+import { startSmtpSink } from '../helpers/smtp-sink.js';
+import type { SmtpSink } from '../helpers/smtp-sink.js';
 import { PASSWORD, bearer, postJson, postLogin, seedUser, tokenFor } from '../helpers/users.js';
 
 async function enqueueOne(kind: string, payload: Record<string, unknown> = {}): Promise<number> {
@@ -175,6 +178,50 @@ describe('background jobs', () => {
       await r.stop();
       expect(Date.now() - started).to.be.below(5000);
       expect((await job(id)).status).to.equal('running');
+    });
+  });
+
+  describe('mail', () => {
+    let sink: SmtpSink;
+    before(async () => {
+      sink = await startSmtpSink();
+    });
+    after(async () => {
+      await sink.close();
+    });
+
+    it('sends the welcome email over SMTP when SMTP_URL is set', async () => {
+      const t = await startApp({ ...FAST_JOBS, SMTP_URL: sink.url, MAIL_FROM: 'Team <team@example.com>' });
+      try {
+        const user = await seedUser({ email: 'grace@example.com', full_name: 'Grace Hopper' });
+        const { db } = await sharedDatabase();
+        await enqueueWelcomeEmail(db, user.id);
+        await waitForIdleQueue();
+        expect(sink.messages.map((m) => [m.from, m.to])).to.deep.equal([
+          ['team@example.com', ['grace@example.com']],
+        ]);
+        expect(sink.messages[0]?.data).to.include('Grace Hopper');
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('writes the email to the log when SMTP_URL is not set', async () => {
+      const t = await startApp({ ...FAST_JOBS });
+      try {
+        const user = await seedUser({ email: 'grace@example.com' });
+        const { db } = await sharedDatabase();
+        await enqueueWelcomeEmail(db, user.id);
+        await waitForIdleQueue();
+        const line = t.logs.find((l) => l.msg?.startsWith('email (SMTP_URL is not set'));
+        expect(line?.['mail']).to.deep.include({ to: 'grace@example.com', subject: 'Welcome!' });
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('rejects an SMTP_URL that is not smtp:// or smtps://', () => {
+      expect(() => loadConfig({ SMTP_URL: 'http://mail.example.com' })).to.throw(/SMTP_URL/);
     });
   });
 
