@@ -89,17 +89,26 @@ export function createJobRunner(options: RunnerOptions): JobRunner {
   let wakeUp: (() => void) | undefined;
   let lastHousekeeping = 0;
 
+  // Set by a wake that came while the loop was busy claiming, so the next idle() does not sleep.
+  let woken = false;
   const wake = (): void => {
+    woken = true;
     wakeUp?.();
   };
 
   /** Sleeps for the poll interval, or less when woken. */
   const idle = (): Promise<void> =>
     new Promise((resolve) => {
+      if (woken) {
+        woken = false;
+        resolve();
+        return;
+      }
       const timer = setTimeout(done, config.pollIntervalMs);
       function done(): void {
         clearTimeout(timer);
         wakeUp = undefined;
+        woken = false;
         resolve();
       }
       wakeUp = done;
