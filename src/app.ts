@@ -152,11 +152,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     listenUrl: config.databaseUrl,
   });
   // Workers claim only once migrations ran; a failed start is reported through `ready`.
-  if (config.jobs.enabled)
-    ready.then(
+  if (config.jobs.enabled) {
+    void ready.then(
       () => jobs.start(),
       () => undefined,
     );
+  }
 
   const server = createServer(app);
   server.requestTimeout = config.requestTimeoutMs;
