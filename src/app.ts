@@ -149,7 +149,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     mailer,
     config: config.jobs,
     handlers: options.jobHandlers ?? jobHandlers,
-    listenUrl: config.databaseUrl,
   });
   // Workers claim only once migrations ran; a failed start is reported through `ready`.
   if (config.jobs.enabled) {

@@ -18,8 +18,6 @@ import type { Config } from '../config.js';
 import * as jobs from '../db/repos/jobs.repo.js';
 import type { Database, JobRow } from '../db/schema.js';
 import type { Mailer } from '../mail/mailer.js';
-import { listenForJobs } from './wakeups.js';
-import type { Wakeups } from './wakeups.js';
 
 /** What a job handler may use. */
 export interface JobContext {
@@ -56,8 +54,6 @@ export interface RunnerOptions {
   readonly mailer: Mailer;
   readonly config: Config['jobs'];
   readonly handlers: JobHandlers;
-  /** PostgreSQL: LISTEN here for jobs_due wake-ups (wakeups.ts). Undefined: polling only (PGlite). */
-  readonly listenUrl?: string | undefined;
 }
 
 /** Delay before attempt `attempts + 1`: base × 2^(attempts-1), capped, then "equal jitter" (½..1 of it). */
@@ -92,7 +88,6 @@ export function createJobRunner(options: RunnerOptions): JobRunner {
   let loopDone: Promise<void> = Promise.resolve();
   let wakeUp: (() => void) | undefined;
   let lastHousekeeping = 0;
-  let wakeups: Wakeups | undefined;
 
   // Set by a wake that came while the loop was busy claiming, so the next idle() does not sleep.
   let woken = false;
@@ -226,13 +221,12 @@ export function createJobRunner(options: RunnerOptions): JobRunner {
         'jobs: worker started',
       );
       loopDone = loop();
-      if (options.listenUrl !== undefined) wakeups = listenForJobs(options.listenUrl, log, wake);
     },
     wake,
     async stop() {
       stopping = true;
       wake();
-      await Promise.all([loopDone, wakeups?.close()]);
+      await loopDone;
       if (running.size === 0) return;
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<boolean>((resolve) => {

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import { claimJobs, completeJob, countJobs, findJob } from '../../src/db/repos/jobs.repo.js';
 import { loadConfig } from '../../src/config.js';
-import { backoffMs, enqueue, enqueueWelcomeEmail, recordActivity } from '../../src/jobs/index.js';
+import { backoffMs, enqueue, enqueueWelcomeEmail } from '../../src/jobs/index.js';
 import type { JobHandler, JobRunner } from '../../src/jobs/index.js';
 import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
@@ -178,27 +178,6 @@ describe('background jobs', () => {
       await r.stop();
       expect(Date.now() - started).to.be.below(5000);
       expect((await job(id)).status).to.equal('running');
-    });
-  });
-
-  describe('wake-ups (PostgreSQL LISTEN/NOTIFY)', () => {
-    it('runs a new job at once although the next poll is ten minutes away', async function () {
-      const url = process.env['DATABASE_URL'];
-      if (!url) this.skip(); // PGlite: one process, polling only
-      const t = await startApp(
-        { DATABASE_URL: url ?? '', JOBS_POLL_INTERVAL_MS: '600000' },
-        { mailer: capturingMailer() },
-      );
-      try {
-        await waitFor('the first (empty) poll', () => t.logs.some((l) => l.msg === 'jobs: worker started'));
-        await sleep(500); // the listener connects
-        const user = await seedUser();
-        const { db } = await sharedDatabase();
-        await db.transaction().execute((trx) => recordActivity(trx, user.id, 'login', {}));
-        await waitFor('the activity entry', async () => (await countRows('activity')) === 1, 5000);
-      } finally {
-        await t.close();
-      }
     });
   });
 

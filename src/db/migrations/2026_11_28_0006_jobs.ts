@@ -36,16 +36,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await sql`create index jobs_due_idx on jobs (run_at, id) where status in ('queued', 'running')`.execute(db);
   await sql`create index jobs_finished_idx on jobs (finished_at) where status = 'succeeded'`.execute(db);
-  // Wakes listening workers at commit (src/jobs/wakeups.ts); one notification per statement, not per row.
-  await sql`
-    create function jobs_notify() returns trigger language plpgsql as $$
-    begin
-      perform pg_notify('jobs_due', '');
-      return null;
-    end $$`.execute(db);
-  await sql`
-    create trigger jobs_notify after insert on jobs
-    for each statement execute function jobs_notify()`.execute(db);
 
   await db.schema
     .createTable('activity')
@@ -78,5 +68,4 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('sent_emails').execute();
   await db.schema.dropTable('activity').execute();
   await db.schema.dropTable('jobs').execute();
-  await sql`drop function jobs_notify()`.execute(db);
 }
