@@ -5,7 +5,7 @@ import type { Input, Principal, Reply } from '../contract/types.js';
 import * as users from '../db/repos/users.repo.js';
 import type { NewUserRow, UserRow, UserRowUpdate } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { enqueueWelcomeEmail, recordActivity } from '../jobs/index.js';
+import { activityJob, enqueueAll, welcomeEmailJob } from '../jobs/index.js';
 import { caller, notSignedIn } from './caller.js';
 import type { Caller } from './caller.js';
 
@@ -45,8 +45,7 @@ async function create(
     .transaction()
     .execute(async (trx) => {
       const user = await users.insertUser(trx, { ...row, password_hash, role: 'user' });
-      await enqueueWelcomeEmail(trx, user.id);
-      await recordActivity(trx, user.id, 'user_created');
+      await enqueueAll(trx, [welcomeEmailJob(user.id), activityJob(user.id, 'user_created')]);
       return user;
     })
     .catch(conflict);

@@ -5,8 +5,11 @@
  * created user without its job).
  */
 import type { Kysely, Transaction } from 'kysely';
-import { insertJob } from '../db/repos/jobs.repo.js';
+import { insertJobs } from '../db/repos/jobs.repo.js';
+import type { NewJob } from '../db/repos/jobs.repo.js';
 import type { Database } from '../db/schema.js';
+
+export type { NewJob };
 
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -30,5 +33,15 @@ export async function enqueue(
   payload: Readonly<Record<string, unknown>>,
   opts: EnqueueOptions = {},
 ): Promise<number | undefined> {
-  return insertJob(db, { kind, payload, ...opts });
+  const [id] = await insertJobs(db, [{ kind, payload, ...opts }]);
+  return id;
+}
+
+/**
+ * Adds several jobs in one statement (one round trip), e.g. the jobs of one
+ * write; build them with the kinds' job functions. Returns the ids added.
+ * @example await enqueueAll(trx, [welcomeEmailJob(user.id), activityJob(user.id, 'user_created')]);
+ */
+export async function enqueueAll(db: Db, jobs: readonly NewJob[]): Promise<number[]> {
+  return insertJobs(db, jobs);
 }

@@ -22,21 +22,27 @@ export interface NewJob {
   readonly delayMs?: number;
 }
 
-/** Adds a job; its id, or undefined when a job with the same key exists. */
-export async function insertJob(db: Db, job: NewJob): Promise<number | undefined> {
-  const row = await db
+/**
+ * Adds jobs in one statement; the ids of those added (a job whose key exists
+ * already is not added).
+ */
+export async function insertJobs(db: Db, jobs: readonly NewJob[]): Promise<number[]> {
+  if (jobs.length === 0) return [];
+  const rows = await db
     .insertInto('jobs')
-    .values({
-      kind: job.kind,
-      payload: JSON.stringify(job.payload),
-      key: job.key ?? null,
-      max_attempts: job.maxAttempts ?? null,
-      run_at: sql<Date>`now() + ${job.delayMs ?? 0} * interval '1 millisecond'`,
-    })
+    .values(
+      jobs.map((job) => ({
+        kind: job.kind,
+        payload: JSON.stringify(job.payload),
+        key: job.key ?? null,
+        max_attempts: job.maxAttempts ?? null,
+        run_at: sql<Date>`now() + ${job.delayMs ?? 0} * interval '1 millisecond'`,
+      })),
+    )
     .onConflict((oc) => oc.column('key').doNothing())
     .returning('id')
-    .executeTakeFirst();
-  return row?.id;
+    .execute();
+  return rows.map((row) => row.id);
 }
 
 /** The claim: whose it is, for how long, and the attempt number written on it. */

@@ -4,8 +4,8 @@
  * id, so a re-run adds nothing.
  */
 import { insertActivity } from '../../db/repos/activity.repo.js';
-import type { Db } from '../queue.js';
-import { enqueue } from '../queue.js';
+import type { Db, NewJob } from '../queue.js';
+import { enqueueAll } from '../queue.js';
 import type { JobHandler } from '../runner.js';
 
 export const ACTIVITY = 'activity';
@@ -26,7 +26,16 @@ export async function recordActivity(
   kind: ActivityKind,
   details: Readonly<Record<string, unknown>> = {},
 ): Promise<void> {
-  await enqueue(trx, ACTIVITY, { user_id: userId, kind, details });
+  await enqueueAll(trx, [activityJob(userId, kind, details)]);
+}
+
+/** The job recordActivity enqueues, for enqueueAll with other jobs of the same write. */
+export function activityJob(
+  userId: number,
+  kind: ActivityKind,
+  details: Readonly<Record<string, unknown>> = {},
+): NewJob {
+  return { kind: ACTIVITY, payload: { user_id: userId, kind, details } };
 }
 
 export const writeActivity: JobHandler = async (payload, { job, db, log }) => {

@@ -6,8 +6,8 @@
  */
 import { findUserById } from '../../db/repos/users.repo.js';
 import { emailWasSent, recordEmailSent } from '../../db/repos/jobs.repo.js';
-import type { Db } from '../queue.js';
-import { enqueue } from '../queue.js';
+import type { Db, NewJob } from '../queue.js';
+import { enqueueAll } from '../queue.js';
 import type { JobHandler } from '../runner.js';
 
 export const WELCOME_EMAIL = 'welcome_email';
@@ -17,7 +17,12 @@ export const WELCOME_EMAIL = 'welcome_email';
  * @example await enqueueWelcomeEmail(trx, user.id);
  */
 export async function enqueueWelcomeEmail(trx: Db, userId: number): Promise<void> {
-  await enqueue(trx, WELCOME_EMAIL, { user_id: userId }, { key: `welcome_email:${userId}` });
+  await enqueueAll(trx, [welcomeEmailJob(userId)]);
+}
+
+/** The job enqueueWelcomeEmail adds (keyed: one per account), for enqueueAll. */
+export function welcomeEmailJob(userId: number): NewJob {
+  return { kind: WELCOME_EMAIL, payload: { user_id: userId }, key: `welcome_email:${userId}` };
 }
 
 export const sendWelcomeEmail: JobHandler = async (payload, { job, db, log, mailer }) => {
