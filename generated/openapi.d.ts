@@ -427,6 +427,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{user_id}/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an account's activity
+         * @description The activity log of an account, newest first: `user_created`, `login`,
+         *     `order_placed`, `file_uploaded`. Entries are written by background
+         *     jobs enqueued in the same transaction as the write they describe, so
+         *     one may appear a moment after its cause (at the next worker poll).
+         *     Your own account, or any account for an admin; anyone else gets 404.
+         */
+        get: operations["listUserActivity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fetch-multiple": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fetch several URLs in parallel
+         * @description The guide's parallel fetch, made safe. The URLs are fetched at once
+         *     (a few at a time, `FETCH_CONCURRENCY`), each with its own timeout, and
+         *     the answer lists one result per URL **in the order sent**. A URL that
+         *     is slow or fails gets `error` (a timeout is `"Request timeout"`, as in
+         *     the guide) and never fails the others.
+         *
+         *     Only hosts listed in the server's `FETCH_ALLOWED_HOSTS` are fetched;
+         *     the address a host resolves to is checked when connecting, and
+         *     loopback, private, link-local, metadata and other special ranges are
+         *     refused unless `FETCH_ALLOWED_CIDRS` allows them. A refused URL gets
+         *     `error` without any connection being made. Redirects are not
+         *     followed: a 3xx is reported with its `status` and an `error`. A body
+         *     larger than `FETCH_MAX_BYTES` is an error for that URL. JSON bodies
+         *     are returned parsed, others as text.
+         */
+        post: operations["fetchMultiple"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1081,6 +1138,100 @@ export interface components {
         };
         /** @description A server frame on `/ws/chat/{room}`, sent as JSON text; `type` tells which. */
         ChatServerFrame: components["schemas"]["ChatMessageFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["ErrorFrame"];
+        /**
+         * @description What happened.
+         * @example order_placed
+         * @enum {string}
+         */
+        ActivityKind: "user_created" | "login" | "order_placed" | "file_uploaded";
+        /** @description One entry of an account's activity log. */
+        Activity: {
+            /**
+             * Format: int64
+             * @description The entry's id.
+             * @example 1
+             */
+            id: number;
+            kind: components["schemas"]["ActivityKind"];
+            /**
+             * @description Facts about it, by kind: `order_placed` has `order_id` and `total`, `login` has `ip`, `file_uploaded` has `file_id` and `filename`.
+             * @example {
+             *       "order_id": 1,
+             *       "total": 131.78
+             *     }
+             */
+            details: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: date-time
+             * @description When it happened (UTC), which may be a moment before the entry was written.
+             * @example 2026-11-28T09:30:00Z
+             */
+            occurred_at: string;
+        };
+        /** @description One page of activity. */
+        ActivityPage: {
+            /** @description The entries on this page, newest first. */
+            items: components["schemas"]["Activity"][];
+        } & components["schemas"]["PageMeta"];
+        /**
+         * Format: uri
+         * @description An absolute `http` or `https` URL; other schemes are refused.
+         * @example https://api.example.com/a
+         */
+        FetchUrl: string;
+        /** @description URLs to fetch in parallel. */
+        FetchRequest: {
+            /** @description One to ten URLs; the same URL twice is fetched twice. */
+            urls: components["schemas"]["FetchUrl"][];
+            /**
+             * @description Time allowed for each URL, from connecting to the last byte.
+             * @default 5000
+             * @example 2000
+             */
+            timeout_ms: number;
+        };
+        /** @description What fetching one URL gave. */
+        FetchResult: {
+            /**
+             * @description The URL as sent.
+             * @example https://api.example.com/a
+             */
+            url: string;
+            /**
+             * @description True when a 2xx response was read in full.
+             * @example true
+             */
+            ok: boolean;
+            /**
+             * @description The response's status, when one arrived.
+             * @example 200
+             */
+            status?: number;
+            /**
+             * @description The body, parsed when it is JSON, as text otherwise; absent on error.
+             * @example {
+             *       "hello": "world"
+             *     }
+             */
+            data?: unknown;
+            /**
+             * @description Why there is no usable body: `Request timeout`, `Host not allowed`, `Address not allowed`, `Response too large`, `Redirect not followed`, or a connection error.
+             * @example Request timeout
+             */
+            error?: string;
+            /**
+             * @description Milliseconds spent on this URL.
+             * @example 84
+             */
+            elapsed_ms: number;
+        };
+        /** @description One result per URL, in the order sent. */
+        FetchResponse: {
+            /** @description The results, in the order of `urls`. */
+            results: components["schemas"]["FetchResult"][];
+        };
     };
     responses: {
         /** @description The item. */
@@ -2130,6 +2281,81 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listUserActivity: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many entries to skip from the start of the list.
+                 * @example 0
+                 */
+                skip?: components["parameters"]["Skip"];
+                /**
+                 * @description The largest number of entries to return.
+                 * @example 10
+                 */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The account's id.
+                 * @example 1
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of activity, newest first. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    fetchMultiple: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FetchRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per URL, in the order sent. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FetchResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
         };

@@ -30,7 +30,10 @@
  *                            used more than 15 % of a CPU during it
  *   8-9. Scale-out (WORKERS=2 vs 1, PostgreSQL) and a soak with RSS sampled every 10 s:
  *      see scripts/bench/scale.ts. 'soak' runs only together with 'scale'.
- *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup,realtime,scale,soak   a subset
+ *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup,realtime,jobs,scale,soak
+ *                            a subset of the sections (jobs: drain rate with 1 and 2 worker
+ *                            processes, and the enqueue cost added to createUser; see
+ *                            scripts/bench/jobs.ts)
  *   BENCH_SOAK_SECONDS=600   how long the soak runs
  *   BENCH_RT_CLIENTS=1000, BENCH_RT_SECONDS=30   the realtime section's clients and sending time
  *   BENCH_DB=postgres,pglite the databases of sections 4-7
@@ -52,6 +55,8 @@ import path from 'node:path';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { API_SECTIONS, DATABASES, apiSections, printApiSummary } from './bench/api.js';
 import type { ApiResult } from './bench/api.js';
+import { jobsSection, printJobsSummary } from './bench/jobs.js';
+import type { JobsResult } from './bench/jobs.js';
 import { machineBusyUs, measure } from './bench/load.js';
 import type { LoadResult, LoadSettings } from './bench/load.js';
 import { STARTUP_PACKAGES } from './bench/packages.js';
@@ -104,7 +109,7 @@ const busyRetries = envInt('BENCH_BUSY_RETRIES', 2);
 const sections = new Set(
   (
     process.env['BENCH_ONLY'] ??
-    ['throughput', 'flatness', ...API_SECTIONS, 'startup', 'realtime', 'scale', 'soak'].join(',')
+    ['throughput', 'flatness', ...API_SECTIONS, 'startup', 'realtime', 'jobs', 'scale', 'soak'].join(',')
   ).split(','),
 );
 const databases = new Set((process.env['BENCH_DB'] ?? DATABASES.join(',')).split(','));
@@ -538,6 +543,7 @@ function summary(
   flat: Map<number, LoadResult> | undefined,
   start: Startup | undefined,
   api: readonly ApiResult[],
+  jobs?: JobsResult,
 ): void {
   heading('Summary');
   console.log(`  Node ${process.version}, ${os.cpus().length} CPUs`);
@@ -580,6 +586,7 @@ function summary(
     );
   }
   printApiSummary(api);
+  printJobsSummary(jobs);
   if (start !== undefined) {
     console.log(`  ${pad('start-up (median)', 40)} ${lpad('ms', 9)}`);
     for (const r of start.rows) {
@@ -614,6 +621,7 @@ async function main(): Promise<void> {
   let flat: Map<number, LoadResult> | undefined;
   let start: Startup | undefined;
   let api: ApiResult[] = [];
+  let jobs: JobsResult | undefined;
   try {
     if (sections.has('throughput')) tp = await throughput();
     if (sections.has('flatness')) flat = await flatness();
@@ -635,12 +643,15 @@ async function main(): Promise<void> {
         sections,
       });
     }
+    if (sections.has('jobs')) {
+      jobs = await jobsSection({ databases, pgHost, pgUser, seconds: load.seconds, rounds });
+    }
     if (cpuProfile && sections.has('throughput')) await profiles();
     if (sections.has('realtime')) await realtimeSection({ databases, pgHost, pgUser });
   } finally {
     await cleanUp();
   }
-  summary(tp, flat, start, api);
+  summary(tp, flat, start, api, jobs);
   process.exitCode = errors.length > 0 ? 1 : 0;
 }
 

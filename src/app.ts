@@ -25,6 +25,7 @@ import type { Database } from './db/schema.js';
 import { migrateToLatest } from './db/migrate.js';
 import { promoteToAdmin } from './db/repos/users.repo.js';
 import type { Deps } from './deps.js';
+import { countJobs } from './db/repos/jobs.repo.js';
 import { createMetrics } from './metrics.js';
 import { handlers as contractHandlers } from './handlers/index.js';
 import type { AnyHandler } from './http/backend.js';
@@ -32,6 +33,10 @@ import { createHttpApp } from './http/index.js';
 import { accessTokenQuerySecurity, attachRealtime } from './realtime/index.js';
 import type { Realtime } from './realtime/index.js';
 import { createBus } from './realtime/bus.js';
+import { createJobRunner, jobHandlers } from './jobs/index.js';
+import type { JobHandlers, JobRunner } from './jobs/index.js';
+import { createMailer } from './mail/mailer.js';
+import type { Mailer } from './mail/mailer.js';
 
 export interface BuildOptions {
   /** Another contract and its handlers (tests and benchmarks); defaults to the real ones. */
@@ -49,6 +54,10 @@ export interface BuildOptions {
   /** Where log lines go (tests capture them); stdout by default. */
   readonly logDestination?: DestinationStream;
   readonly log?: Logger;
+  /** Another mailer (tests); defaults to SMTP_URL's, or the log. */
+  readonly mailer?: Mailer;
+  /** Job kinds the workers run; defaults to src/jobs/kinds. */
+  readonly jobHandlers?: JobHandlers;
 }
 
 export interface App {
@@ -58,6 +67,8 @@ export interface App {
   readonly realtime: Realtime;
   /** Settles when the database is open and migrated; rejects if that failed. */
   readonly ready: Promise<void>;
+  /** This process's job workers (started once the database is ready, when JOBS_ENABLED). */
+  readonly jobs: JobRunner;
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
   listen(port?: number, host?: string): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish (bounded), then closes the database. */
@@ -157,6 +168,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ready: () => isReady,
   });
 
+  const mailer = options.mailer ?? createMailer(config.mail, log);
+  const jobs = createJobRunner({
+    db: database.db,
+    log,
+    mailer,
+    config: config.jobs,
+    handlers: options.jobHandlers ?? jobHandlers,
+  });
+  // Workers claim only once migrations ran; a failed start is reported through `ready`.
+  if (config.jobs.enabled) {
+    void ready.then(
+      () => jobs.start(),
+      () => undefined,
+    );
+  }
+
   const server = createServer(app);
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = config.headersTimeoutMs;
@@ -170,6 +197,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     validation,
     bus: createBus(config, database, log),
   });
+  // Empty (not an error) while the database is opening or away: /metrics matters most then.
+  deps.metrics.labelledGauge('jobs', 'Background jobs in the queue table, by status.', 'status', () =>
+    isReady ? countJobs(database.db).catch(() => ({})) : Promise.resolve({}),
+  );
   deps.metrics.gauge('websocket_connections', 'Open WebSocket connections on this process.', () => {
     return realtime.connectionCount;
   });
@@ -190,9 +221,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       server.closeAllConnections();
     }, config.shutdownTimeoutMs);
     timer.unref();
-    // The callback only comes when the server was listening, once the last connection has ended.
-    if (wasListening) await stopped;
+    // The callback only comes when the server was listening, once the last connection has ended;
+    // running jobs finish (bounded) meanwhile.
+    await Promise.all([wasListening ? stopped : undefined, jobs.stop()]);
     clearTimeout(timer);
+    mailer.close();
     if (ownsDatabase) await database.close();
   };
 
@@ -201,6 +234,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     deps,
     realtime,
     ready,
+    jobs,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

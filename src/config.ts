@@ -4,6 +4,7 @@
  * variable, so a typo never turns into a surprising default at run time.
  */
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 
 export type ResponseValidation = 'enforce' | 'log' | 'off';
@@ -77,6 +78,42 @@ export interface Config {
     /** Open WebSocket connections per user on one server process. */
     readonly maxConnectionsPerUser: number;
   };
+  /** Background jobs (src/jobs): the durable queue's workers in this process. */
+  readonly jobs: {
+    /** Run workers in this process; false only enqueues (another process works the queue). */
+    readonly enabled: boolean;
+    /** Jobs one process runs at once. */
+    readonly concurrency: number;
+    /** How long an idle worker waits before looking for due jobs again. */
+    readonly pollIntervalMs: number;
+    /** A claimed job not finished within this time is taken to be lost (its process died) and retried. */
+    readonly leaseMs: number;
+    /** Tries before a job is kept as failed with its last error. */
+    readonly maxAttempts: number;
+    /** Retry delay: base × 2^(attempt-1), capped at max, with jitter. */
+    readonly backoffBaseMs: number;
+    readonly backoffMaxMs: number;
+    /** How long shutdown waits for running jobs before leaving them to their lease. */
+    readonly shutdownTimeoutMs: number;
+    /** Succeeded jobs are deleted after this many hours (failed ones are kept). */
+    readonly keepSucceededHours: number;
+  };
+  /** Outgoing mail: SMTP when smtpUrl is set, the log otherwise. */
+  readonly mail: {
+    readonly smtpUrl: string | undefined;
+    readonly from: string;
+  };
+  /** The outbound fetch of POST /fetch-multiple and its SSRF guard (src/fetch). */
+  readonly fetch: {
+    /** Host names that may be fetched (exact, or `*.example.com`); empty means none. */
+    readonly allowedHosts: readonly string[];
+    /** Address ranges (CIDR) allowed although they are private, loopback, link-local… */
+    readonly allowedCidrs: readonly string[];
+    /** URLs fetched at once per request. */
+    readonly concurrency: number;
+    /** Largest response body read, in bytes; more is an error for that URL. */
+    readonly maxBytes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -135,6 +172,28 @@ function list(env: Env, name: string): string[] {
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
+}
+
+function smtpUrl(env: Env): string | undefined {
+  const value = optional(env, 'SMTP_URL');
+  if (value !== undefined && !/^smtps?:\/\/[^/\s]+/.test(value)) {
+    throw new ConfigError('SMTP_URL', 'must look like smtp://user:pass@host:587 or smtps://host:465');
+  }
+  return value;
+}
+
+/** A comma-separated list of CIDR ranges (`127.0.0.0/8`, `::1/128`). */
+function cidrs(env: Env, name: string): string[] {
+  const entries = list(env, name);
+  for (const entry of entries) {
+    const [address = '', bits = ''] = entry.split('/');
+    const family = isIP(address);
+    const max = family === 4 ? 32 : 128;
+    if (family === 0 || !/^\d{1,3}$/.test(bits) || Number(bits) > max) {
+      throw new ConfigError(name, `has "${entry}", which is not a CIDR range like 10.0.0.0/8 or fd00::/8`);
+    }
+  }
+  return entries;
 }
 
 /**
@@ -233,6 +292,27 @@ export function loadConfig(env: Env): Config {
       messagesPerSecond: int(env, 'WS_MESSAGES_PER_SECOND', 10, 1, 100_000),
       messageBurst: int(env, 'WS_MESSAGE_BURST', 20, 1, 100_000),
       maxConnectionsPerUser: int(env, 'WS_MAX_CONNECTIONS_PER_USER', 10, 1, 100_000),
+    },
+    jobs: {
+      enabled: bool(env, 'JOBS_ENABLED', true),
+      concurrency: int(env, 'JOBS_CONCURRENCY', 4, 1, 100),
+      pollIntervalMs: int(env, 'JOBS_POLL_INTERVAL_MS', 1000, 10, 3_600_000),
+      leaseMs: int(env, 'JOBS_LEASE_MS', 5 * 60_000, 100, 24 * 3_600_000),
+      maxAttempts: int(env, 'JOBS_MAX_ATTEMPTS', 8, 1, 1000),
+      backoffBaseMs: int(env, 'JOBS_BACKOFF_BASE_MS', 1000, 0, 3_600_000),
+      backoffMaxMs: int(env, 'JOBS_BACKOFF_MAX_MS', 15 * 60_000, 0, 24 * 3_600_000),
+      shutdownTimeoutMs: int(env, 'JOBS_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+      keepSucceededHours: int(env, 'JOBS_KEEP_SUCCEEDED_HOURS', 7 * 24, 0, 100_000),
+    },
+    mail: {
+      smtpUrl: smtpUrl(env),
+      from: str(env, 'MAIL_FROM', 'FastAPI Guide <no-reply@example.com>'),
+    },
+    fetch: {
+      allowedHosts: list(env, 'FETCH_ALLOWED_HOSTS').map((host) => host.toLowerCase()),
+      allowedCidrs: cidrs(env, 'FETCH_ALLOWED_CIDRS'),
+      concurrency: int(env, 'FETCH_CONCURRENCY', 5, 1, 10),
+      maxBytes: int(env, 'FETCH_MAX_BYTES', 1024 * 1024, 1, 100 * 1024 * 1024),
     },
   };
   return Object.freeze(config);

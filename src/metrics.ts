@@ -23,8 +23,15 @@ export interface Metrics {
   observeRequest(operationId: string | undefined, method: string, status: number, seconds: number): void;
   /** A handler's reply that broke the contract (whatever RESPONSE_VALIDATION then did with it). */
   responseInvalid(operationId: string): void;
-  /** A gauge read when scraped, e.g. open WebSocket connections or queued jobs. */
+  /** A gauge read when scraped, e.g. open WebSocket connections. */
   gauge(name: string, help: string, read: () => number | Promise<number>): void;
+  /** A gauge with one label, read when scraped, e.g. jobs by status. */
+  labelledGauge(
+    name: string,
+    help: string,
+    label: string,
+    read: () => Promise<Readonly<Record<string, number>>>,
+  ): void;
   /** The text exposition: this process's, or in a cluster worker, every worker's, aggregated by the primary. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -121,6 +128,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         registers: [registry],
         async collect() {
           this.set(await read());
+        },
+      });
+    },
+    labelledGauge(name, help, label, read) {
+      new Gauge({
+        name,
+        help,
+        labelNames: [label],
+        registers: [registry],
+        async collect() {
+          const values = await read();
+          this.reset();
+          for (const [value, count] of Object.entries(values)) this.set({ [label]: value }, count);
         },
       });
     },

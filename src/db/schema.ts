@@ -87,6 +87,47 @@ export interface ChatMessageTable {
   sent_at: Timestamp;
 }
 
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** jsonb: written as a JSON string (pg would send a JS array as a Postgres array), read parsed. */
+export type Jsonb<T> = ColumnType<T, string, string>;
+
+/** The durable job queue (src/jobs). */
+export interface JobTable {
+  id: Generated<number>;
+  kind: string;
+  payload: ColumnType<Record<string, unknown>, string | undefined, string>;
+  status: ColumnType<JobStatus, JobStatus | undefined, JobStatus>;
+  key: string | null;
+  attempts: Generated<number>;
+  max_attempts: number | null;
+  /** Due time of a queued job; end of the lease of a running one. */
+  run_at: Timestamp;
+  locked_by: string | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: Date | null;
+}
+
+/** The activity log, written by background jobs. */
+export interface ActivityTable {
+  id: Generated<number>;
+  user_id: number;
+  kind: string;
+  details: Jsonb<Record<string, unknown>>;
+  occurred_at: ColumnType<Date, Date | string, Date | string>;
+  job_id: number;
+}
+
+/** Emails already sent, by a key naming what was sent to whom. */
+export interface SentEmailTable {
+  key: string;
+  recipient: string;
+  job_id: number | null;
+  sent_at: Timestamp;
+}
+
 export interface Database {
   users: UserTable;
   login_failures: LoginFailureTable;
@@ -95,6 +136,9 @@ export interface Database {
   order_lines: OrderLineTable;
   idempotency_keys: IdempotencyKeyTable;
   chat_messages: ChatMessageTable;
+  jobs: JobTable;
+  activity: ActivityTable;
+  sent_emails: SentEmailTable;
 }
 
 export type ItemRow = Selectable<ItemTable>;
@@ -105,3 +149,6 @@ export type UserRow = Selectable<UserTable>;
 export type NewUserRow = Insertable<UserTable>;
 export type UserRowUpdate = Updateable<UserTable>;
 export type ChatMessageRow = Selectable<ChatMessageTable>;
+
+export type JobRow = Selectable<JobTable>;
+export type ActivityRow = Selectable<ActivityTable>;

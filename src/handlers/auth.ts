@@ -3,6 +3,7 @@ import { ApiError } from '../contract/errors.js';
 import type { Input, Reply } from '../contract/types.js';
 import { findUserByEmail, updateUser } from '../db/repos/users.repo.js';
 import type { Deps } from '../deps.js';
+import { recordActivity } from '../jobs/index.js';
 
 const loginFailed = (): ApiError =>
   new ApiError(401, 'Incorrect email or password', { headers: { 'WWW-Authenticate': 'Bearer' } });
@@ -20,6 +21,8 @@ export async function login(input: Input<'login'>, deps: Deps): Promise<Reply<'l
     throw loginFailed();
   }
   await throttle.succeeded(email);
+  // No write of ours to join here: the job row is the write.
+  await recordActivity(deps.db, user.id, 'login', { ip: input.clientIp });
   if (needsRehash) {
     // Hashed with older parameters: upgrade now that the password is known. Best effort.
     await updateUser(deps.db, user.id, { password_hash: await passwords.hash(password) }).catch(

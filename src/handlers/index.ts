@@ -3,7 +3,9 @@
  * or misspelt operation a compile error; app.ts hands this map to http/.
  */
 import type { HandlerMap } from '../contract/types.js';
+import { listUserActivity } from './activity.js';
 import { login } from './auth.js';
+import { fetchMultiple } from './fetch.js';
 import { createItem, deleteItem, getItem, getUserItem, listItems, updateItem } from './items.js';
 import { createOrder, getOrder, listOrders } from './orders.js';
 import { connectChat, connectEcho, listRoomMessages } from './rooms.js';
@@ -35,4 +37,6 @@ export const handlers: HandlerMap = {
   connectEcho,
   connectChat,
   listRoomMessages,
+  listUserActivity,
+  fetchMultiple,
 };

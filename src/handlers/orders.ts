@@ -11,6 +11,7 @@ import { claimKey, storedResponse, storeResponse } from '../db/repos/idempotency
 import * as orders from '../db/repos/orders.repo.js';
 import type { OrderRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
+import { recordActivity } from '../jobs/index.js';
 import { caller } from './caller.js';
 
 type Order = components['schemas']['Order'];
@@ -105,6 +106,8 @@ export async function createOrder(input: Input<'createOrder'>, deps: Deps): Prom
       }),
     );
     if (key !== undefined) await storeResponse(trx, buyer, key, 201, order);
+    // Only here, never on a replay above: one order, one entry.
+    await recordActivity(trx, buyer, 'order_placed', { order_id: order.id, total: order.total });
     return created(order, false);
   });
 }

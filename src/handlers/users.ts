@@ -5,6 +5,7 @@ import type { Input, Principal, Reply } from '../contract/types.js';
 import * as users from '../db/repos/users.repo.js';
 import type { NewUserRow, UserRow, UserRowUpdate } from '../db/schema.js';
 import type { Deps } from '../deps.js';
+import { activityJob, enqueueAll, welcomeEmailJob } from '../jobs/index.js';
 import { caller, notSignedIn } from './caller.js';
 import type { Caller } from './caller.js';
 
@@ -39,7 +40,15 @@ async function create(
   password: string,
 ): Promise<Reply<'createUser'>> {
   const password_hash = await deps.auth.passwords.hash(password);
-  const created = await users.insertUser(deps.db, { ...row, password_hash, role: 'user' }).catch(conflict);
+  // The account and its background jobs commit together (hashed outside: no transaction held meanwhile).
+  const created = await deps.db
+    .transaction()
+    .execute(async (trx) => {
+      const user = await users.insertUser(trx, { ...row, password_hash, role: 'user' });
+      await enqueueAll(trx, [welcomeEmailJob(user.id), activityJob(user.id, 'user_created')]);
+      return user;
+    })
+    .catch(conflict);
   return { status: 201, headers: { Location: `/users/${created.id}` }, body: userRowToUser(created) };
 }
 

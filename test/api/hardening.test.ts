@@ -63,6 +63,8 @@ describe('GET /metrics', () => {
       );
       expect(text).to.match(/db_pool_connections\{state="idle"\} \d+/);
       expect(text).to.include('nodejs_eventloop_lag_seconds');
+      expect(text).to.match(/^jobs\{status="queued"\} \d+$/m);
+      expect(text).to.include('websocket_connections 0');
     } finally {
       await t.close();
     }
