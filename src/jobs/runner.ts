@@ -18,6 +18,7 @@ import type { Config } from '../config.js';
 import * as jobs from '../db/repos/jobs.repo.js';
 import type { Database, JobRow } from '../db/schema.js';
 import type { Mailer } from '../mail/mailer.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 
 /** What a job handler may use. */
 export interface JobContext {
@@ -170,7 +171,12 @@ export function createJobRunner(options: RunnerOptions): JobRunner {
       await settle(job, outcome);
     } catch (error) {
       // The database went away: the lease runs out and the job is claimed again.
-      log.error({ err: error, jobId: job.id }, 'jobs: could not record the outcome');
+      if (isDatabaseUnavailable(error))
+        log.warn(
+          { jobId: job.id, err: { message: (error as Error).message } },
+          'jobs: could not record the outcome',
+        );
+      else log.error({ err: error, jobId: job.id }, 'jobs: could not record the outcome');
     }
   };
 

@@ -23,12 +23,13 @@ describe('WORKERS (node cluster)', function () {
     const server = await spawnServer({ WORKERS: '2', DATABASE_URL: databaseUrl, METRICS_ACCESS: 'open' });
     try {
       await server.waitFor('/health/ready', 60_000);
-      // Both workers must be up before counting: wait until two have said they listen.
-      const deadline = Date.now() + 30_000;
-      while (server.logs.filter((line) => line['msg'] === 'listening').length < 2 && Date.now() < deadline)
+      // Both workers must be ready (database open and migrated) before counting.
+      const readyWorkers = (): Set<unknown> =>
+        new Set(server.logs.filter((l) => l['msg'] === 'database ready').map((l) => l['pid']));
+      const deadline = Date.now() + 60_000;
+      while (readyWorkers().size < 2 && Date.now() < deadline)
         await new Promise((resolve) => setTimeout(resolve, 100));
-      const workers = new Set(server.logs.filter((l) => l['msg'] === 'listening').map((l) => l['pid']));
-      expect(workers.size).to.equal(2);
+      expect(readyWorkers().size).to.equal(2);
 
       // Fresh connections each time, so the cluster spreads them over the workers.
       const n = 40;
