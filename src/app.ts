@@ -25,6 +25,7 @@ import type { Database } from './db/schema.js';
 import { migrateToLatest } from './db/migrate.js';
 import { promoteToAdmin } from './db/repos/users.repo.js';
 import type { Deps } from './deps.js';
+import { createFileStorage } from './files/storage.js';
 import { handlers as contractHandlers } from './handlers/index.js';
 import type { AnyHandler } from './http/backend.js';
 import { createHttpApp } from './http/index.js';
@@ -121,6 +122,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       passwords: createPasswordHasher(config.argon2),
       tokens: createTokenService(config),
       throttle: createLoginThrottle(database.db, config.loginThrottle),
+    },
+    files: {
+      storage: createFileStorage(config.files, database.db),
     },
   };
   const app = await createHttpApp({

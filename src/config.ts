@@ -4,7 +4,8 @@
  * variable, so a typo never turns into a surprising default at run time.
  */
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
 
 export type ResponseValidation = 'enforce' | 'log' | 'off';
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -54,6 +55,23 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** Uploads: where the bytes go and the multipart limits (the contract may lower them per operation). */
+  readonly files: FilesConfig;
+}
+
+export type FileStorageKind = 'local' | 'database';
+
+export interface FilesConfig {
+  /** `local`: files under `dir`; `database`: chunked bytea in the database every instance shares. */
+  readonly storage: FileStorageKind;
+  /** The local driver's directory. */
+  readonly dir: string;
+  readonly maxFileBytes: number;
+  readonly maxFiles: number;
+  readonly maxFields: number;
+  readonly maxFieldBytes: number;
+  readonly maxParts: number;
+  readonly maxHeaderPairs: number;
 }
 
 export class ConfigError extends Error {
@@ -144,12 +162,13 @@ export function loadConfig(env: Env): Config {
     }
   }
 
+  const dataDir = str(env, 'DATA_DIR', './data');
   const config: Config = {
     nodeEnv,
     host: str(env, 'HOST', '0.0.0.0'),
     port: int(env, 'PORT', 8000, 0, 65535),
     databaseUrl,
-    dataDir: str(env, 'DATA_DIR', './data'),
+    dataDir,
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 1000),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
     responseValidation: oneOf<ResponseValidation>(
@@ -185,6 +204,23 @@ export function loadConfig(env: Env): Config {
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
     headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 0, 600_000),
     keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 65_000, 0, 600_000),
+    files: {
+      storage: oneOf<FileStorageKind>(env, 'FILE_STORAGE', ['local', 'database'], 'local'),
+      // An in-memory database has no directory of its own: its files go under the OS temp dir.
+      dir: str(
+        env,
+        'FILES_DIR',
+        dataDir.startsWith('memory://')
+          ? path.join(tmpdir(), 'fastapi-guide-ts-files')
+          : path.join(dataDir, 'files'),
+      ),
+      maxFileBytes: int(env, 'UPLOAD_MAX_FILE_BYTES', 100 * 1024 * 1024, 1, 2 ** 40),
+      maxFiles: int(env, 'UPLOAD_MAX_FILES', 10, 1, 1000),
+      maxFields: int(env, 'UPLOAD_MAX_FIELDS', 20, 0, 1000),
+      maxFieldBytes: int(env, 'UPLOAD_MAX_FIELD_BYTES', 64 * 1024, 1, 16 * 1024 * 1024),
+      maxParts: int(env, 'UPLOAD_MAX_PARTS', 50, 1, 10_000),
+      maxHeaderPairs: int(env, 'UPLOAD_MAX_HEADER_PAIRS', 20, 1, 2000),
+    },
   };
   return Object.freeze(config);
 }

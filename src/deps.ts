@@ -10,6 +10,7 @@ import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Database } from './db/schema.js';
+import type { FileStorage } from './files/storage.js';
 
 export interface Deps {
   readonly config: Config;
@@ -20,5 +21,9 @@ export interface Deps {
     readonly passwords: PasswordHasher;
     readonly tokens: TokenService;
     readonly throttle: LoginThrottle;
+  };
+  /** Where uploaded bytes are stored (FILE_STORAGE). */
+  readonly files: {
+    readonly storage: FileStorage;
   };
 }

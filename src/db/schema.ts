@@ -78,6 +78,30 @@ export interface IdempotencyKeyTable {
   expires_at: Timestamp;
 }
 
+/** An uploaded file's metadata; its bytes live in the storage driver under `storage_key`. */
+export interface FileTable {
+  id: Generated<number>;
+  owner_id: number;
+  /** Chosen by the server (random hex); never derived from client input. */
+  storage_key: string;
+  filename: string;
+  /** Sniffed from the first bytes, or the declared type when the bytes have no signature. */
+  content_type: string;
+  declared_content_type: string;
+  size: number;
+  sha256: string;
+  description: string | null;
+  created_at: Timestamp;
+}
+
+/** One chunk of a file stored by the database driver. */
+export interface FileChunkTable {
+  storage_key: string;
+  seq: number;
+  data: Buffer;
+  created_at: Timestamp;
+}
+
 export interface Database {
   users: UserTable;
   login_failures: LoginFailureTable;
@@ -85,6 +109,8 @@ export interface Database {
   orders: OrderTable;
   order_lines: OrderLineTable;
   idempotency_keys: IdempotencyKeyTable;
+  files: FileTable;
+  file_chunks: FileChunkTable;
 }
 
 export type ItemRow = Selectable<ItemTable>;
@@ -94,3 +120,6 @@ export type OrderLineRow = Selectable<OrderLineTable>;
 export type UserRow = Selectable<UserTable>;
 export type NewUserRow = Insertable<UserTable>;
 export type UserRowUpdate = Updateable<UserTable>;
+
+export type FileRow = Selectable<FileTable>;
+export type NewFileRow = Insertable<FileTable>;

@@ -4,6 +4,7 @@
  */
 import type { HandlerMap } from '../contract/types.js';
 import { login } from './auth.js';
+import { deleteFile, downloadFile, listFiles, uploadFile, uploadFiles } from './files.js';
 import { createItem, deleteItem, getItem, getUserItem, listItems, updateItem } from './items.js';
 import { createOrder, getOrder, listOrders } from './orders.js';
 import { getHealth, getProtected, getReadiness, getRoot } from './system.js';
@@ -31,4 +32,9 @@ export const handlers: HandlerMap = {
   createOrder,
   listOrders,
   getOrder,
+  uploadFile,
+  uploadFiles,
+  listFiles,
+  downloadFile,
+  deleteFile,
 };
