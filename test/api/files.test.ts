@@ -125,6 +125,21 @@ for (const driver of DRIVERS) {
         expect(outside.filter((name) => name === 'passwd')).to.deep.equal([]);
       });
 
+      it('decodes a raw UTF-8 filename, as browsers send it', async () => {
+        const body = Buffer.concat([
+          Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="日本語 résumé.txt"\r\n'),
+          Buffer.from('Content-Type: text/plain\r\n\r\nhi\r\n--b--\r\n'),
+        ]);
+        const file = await stored(
+          await t.fetch('/upload', {
+            method: 'POST',
+            headers: { ...owner.headers, 'content-type': 'multipart/form-data; boundary=b' },
+            body,
+          }),
+        );
+        expect(file.filename).to.equal('日本語 résumé.txt');
+      });
+
       it('removes control characters, bidi overrides and backslash paths from the filename', async () => {
         const file = await stored(await upload([textFile('x', 'C:\\Users\\evil\\re\u202Eport\u0007.txt')]));
         expect(file.filename).to.equal('report.txt');
@@ -206,16 +221,22 @@ for (const driver of DRIVERS) {
       });
 
       it('leaves no row and no bytes when the client disconnects mid-upload', async () => {
-        const form = multipart([{ name: 'file', filename: 'big.bin', data: randomBytes(4 * 1024 * 1024) }]);
-        const answer = await rawUpload(t.url, '/upload', {
+        // uploadFiles: the first part is stored whole, the second is cut off mid-body.
+        const form = multipart([
+          textFile('complete', '1.txt', 'files'),
+          { name: 'files', filename: 'big.bin', data: randomBytes(4 * 1024 * 1024) },
+        ]);
+        const objects = async (): Promise<number> =>
+          driver === 'database' ? countRows('file_chunks') : (await filesUnder(dir)).length;
+        const answer = await rawUpload(t.url, '/upload-multiple', {
           headers: {
             ...owner.headers,
             'content-type': form.contentType,
             'content-length': String(form.body.length),
           },
           head: form.body.subarray(0, 3 * 1024 * 1024),
-          // Cut only once bytes have reached storage, so the cleanup is what is tested.
-          beforeAbort: () => poll(storedSomething),
+          // Cut only once both parts have bytes in storage, so the cleanup is what is tested.
+          beforeAbort: () => poll(async () => (await objects()) >= 2),
         });
         expect(answer).to.equal(undefined);
         await poll(async () => {
