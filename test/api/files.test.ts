@@ -56,10 +56,6 @@ for (const driver of DRIVERS) {
       onDisk: await filesUnder(dir),
     });
     const nothingLeft = { rows: 0, chunks: 0, onDisk: [] };
-    /** Bytes stored right now by this driver (chunks or files on disk). */
-    const storedSomething = async (): Promise<boolean> =>
-      driver === 'database' ? (await countRows('file_chunks')) > 0 : (await filesUnder(dir)).length > 0;
-
     const start = (env: Record<string, string> = {}): Promise<TestApp> =>
       startApp({ FILE_STORAGE: driver, FILES_DIR: dir, ...env });
 
