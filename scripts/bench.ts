@@ -25,7 +25,12 @@
  *   BENCH_ROUNDS=1           repeat the throughput runs (order rotated) and report medians
  *   BENCH_BUSY_RETRIES=2     measure a run again (keeping the quietest) while other processes
  *                            used more than 15 % of a CPU during it
- *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup   a subset of the sections
+ *   8. Files (scripts/bench/files.ts): one 256 MiB upload and download per round with the
+ *      server's peak RSS growth (target < 64 MiB), upload throughput vs a bare busboy-to-file
+ *      route (target ≥ 50 %, rounds interleaved, at least 3), 200 concurrent 100 kB uploads;
+ *      per storage driver (BENCH_FILES_STORAGE=local,database).
+ *
+ *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup,files   a subset of the sections
  *   BENCH_DB=postgres,pglite the databases of sections 4-7
  *   BENCH_CPU_PROF=1         also profile (a) and (b) under the same load (--cpu-prof) and
  *                            print their top functions; the profiles are kept in a temp dir.
@@ -45,6 +50,8 @@ import path from 'node:path';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { API_SECTIONS, DATABASES, apiSections, printApiSummary } from './bench/api.js';
 import type { ApiResult } from './bench/api.js';
+import { FILES_SECTION, filesSection, printFilesSummary } from './bench/files.js';
+import type { FilesResult } from './bench/files.js';
 import { machineBusyUs, measure } from './bench/load.js';
 import type { LoadResult, LoadSettings } from './bench/load.js';
 import { STARTUP_PACKAGES } from './bench/packages.js';
@@ -93,7 +100,10 @@ const load: LoadSettings = {
 const rounds = envInt('BENCH_ROUNDS', 1, 1);
 const busyRetries = envInt('BENCH_BUSY_RETRIES', 2);
 const sections = new Set(
-  (process.env['BENCH_ONLY'] ?? ['throughput', 'flatness', ...API_SECTIONS, 'startup'].join(',')).split(','),
+  (
+    process.env['BENCH_ONLY'] ??
+    ['throughput', 'flatness', ...API_SECTIONS, 'startup', FILES_SECTION].join(',')
+  ).split(','),
 );
 const databases = new Set((process.env['BENCH_DB'] ?? DATABASES.join(',')).split(','));
 const cpuProfile = process.env['BENCH_CPU_PROF'] === '1';
@@ -602,16 +612,19 @@ async function main(): Promise<void> {
   let flat: Map<number, LoadResult> | undefined;
   let start: Startup | undefined;
   let api: ApiResult[] = [];
+  let files: FilesResult[] = [];
   try {
     if (sections.has('throughput')) tp = await throughput();
     if (sections.has('flatness')) flat = await flatness();
     api = await apiSections({ load, rounds, busyRetries, sections, databases, pgHost, pgUser, cpuProfile });
     if (sections.has('startup')) start = await startup();
+    if (sections.has(FILES_SECTION)) files = await filesSection({ rounds, databases, pgHost, pgUser });
     if (cpuProfile && sections.has('throughput')) await profiles();
   } finally {
     await cleanUp();
   }
   summary(tp, flat, start, api);
+  printFilesSummary(files);
   process.exitCode = errors.length > 0 ? 1 : 0;
 }
 
