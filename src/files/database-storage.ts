@@ -14,6 +14,8 @@ import type { ByteRange, FileStorage } from './storage.js';
 
 /** 1 MiB: few round trips, and a bounded buffer per upload. */
 export const CHUNK_BYTES = 1024 * 1024;
+/** Bytes fetched per query when reading (see readChunks). */
+const READ_SLICE_BYTES = 64 * 1024;
 
 async function writeChunks(db: Kysely<Database>, key: string, source: Readable): Promise<void> {
   let pending: Buffer[] = [];
@@ -62,16 +64,20 @@ async function* readChunks(
     const first = range === undefined ? 0 : Math.max(0, range.start - offset);
     const last = range === undefined ? length - 1 : Math.min(length - 1, range.end - offset);
     offset += length;
-    if (last < first) continue;
-    // substring is 1-based; only the bytes in range cross the wire.
-    const row = await db
-      .selectFrom('file_chunks')
-      .select(sql<Buffer>`substring(data from ${first + 1} for ${last - first + 1})`.as('part'))
-      .where('storage_key', '=', key)
-      .where('seq', '=', seq)
-      .executeTakeFirst();
-    if (row === undefined) throw new Error(`stored object ${key} lost chunk ${seq}`);
-    yield row.part;
+    // Read in 64 KiB slices: each crosses the wire as a hex string twice its size, and small
+    // strings are collected young instead of piling up until a full GC.
+    for (let from = first; from <= last; from += READ_SLICE_BYTES) {
+      const length = Math.min(READ_SLICE_BYTES, last - from + 1);
+      // substring is 1-based; only the bytes in range cross the wire.
+      const row = await db
+        .selectFrom('file_chunks')
+        .select(sql<Buffer>`substring(data from ${from + 1} for ${length})`.as('part'))
+        .where('storage_key', '=', key)
+        .where('seq', '=', seq)
+        .executeTakeFirst();
+      if (row === undefined) throw new Error(`stored object ${key} lost chunk ${seq}`);
+      yield row.part;
+    }
     if (range !== undefined && offset > range.end) return;
   }
 }
