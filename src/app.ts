@@ -26,6 +26,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { promoteToAdmin } from './db/repos/users.repo.js';
 import type { Deps } from './deps.js';
 import { createFileStorage } from './files/storage.js';
+import { sweepOrphans } from './files/sweep.js';
 import { handlers as contractHandlers } from './handlers/index.js';
 import type { AnyHandler } from './http/backend.js';
 import { createHttpApp } from './http/index.js';
@@ -127,6 +128,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       storage: createFileStorage(config.files, database.db),
     },
   };
+  // Bytes a crash or a deleted account left without a row; in the background, once the database is ready.
+  void ready.then(
+    async () => {
+      try {
+        const removed = await sweepOrphans(
+          deps.db,
+          deps.files.storage,
+          config.files.sweepAfterSeconds * 1000,
+        );
+        if (removed > 0) log.info({ removed }, 'removed orphaned file objects');
+      } catch (error) {
+        log.warn({ err: error }, 'orphaned file sweep failed');
+      }
+    },
+    () => undefined,
+  );
   const app = await createHttpApp({
     config,
     spec,

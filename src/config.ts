@@ -72,6 +72,8 @@ export interface FilesConfig {
   readonly maxFieldBytes: number;
   readonly maxParts: number;
   readonly maxHeaderPairs: number;
+  /** Stored bytes no row references are removed at start-up once they are this old. */
+  readonly sweepAfterSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -220,6 +222,7 @@ export function loadConfig(env: Env): Config {
       maxFieldBytes: int(env, 'UPLOAD_MAX_FIELD_BYTES', 64 * 1024, 1, 16 * 1024 * 1024),
       maxParts: int(env, 'UPLOAD_MAX_PARTS', 50, 1, 10_000),
       maxHeaderPairs: int(env, 'UPLOAD_MAX_HEADER_PAIRS', 20, 1, 2000),
+      sweepAfterSeconds: int(env, 'FILES_SWEEP_AFTER_SECONDS', 3600, 60, 30 * 24 * 3600),
     },
   };
   return Object.freeze(config);

@@ -67,11 +67,11 @@ async function* readChunks(
     // Read in 64 KiB slices: each crosses the wire as a hex string twice its size, and small
     // strings are collected young instead of piling up until a full GC.
     for (let from = first; from <= last; from += READ_SLICE_BYTES) {
-      const length = Math.min(READ_SLICE_BYTES, last - from + 1);
+      const count = Math.min(READ_SLICE_BYTES, last - from + 1);
       // substring is 1-based; only the bytes in range cross the wire.
       const row = await db
         .selectFrom('file_chunks')
-        .select(sql<Buffer>`substring(data from ${from + 1} for ${length})`.as('part'))
+        .select(sql<Buffer>`substring(data from ${from + 1} for ${count})`.as('part'))
         .where('storage_key', '=', key)
         .where('seq', '=', seq)
         .executeTakeFirst();
@@ -104,5 +104,15 @@ export function createDatabaseStorage(db: Kysely<Database>): FileStorage {
       return Readable.from(readChunks(db, key, range), { objectMode: false });
     },
     remove,
+    async staleKeys(before) {
+      const rows = await db
+        .selectFrom('file_chunks')
+        .select('storage_key')
+        .groupBy('storage_key')
+        // The newest chunk: an upload still being written is never stale.
+        .having((eb) => eb.fn.max('created_at'), '<', before)
+        .execute();
+      return rows.map((row) => row.storage_key);
+    },
   };
 }

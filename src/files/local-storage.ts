@@ -4,11 +4,11 @@
  * directory synced, so an object either exists whole or not at all.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertStorageKey } from './storage.js';
+import { assertStorageKey, isStorageKey } from './storage.js';
 import type { ByteRange, FileStorage } from './storage.js';
 
 /** Larger than fs's 64 KiB default: fewer write calls for large uploads. */
@@ -60,6 +60,20 @@ export function createLocalStorage(root: string): FileStorage {
       const { file } = locate(key);
       await rm(`${file}.part`, { force: true });
       await rm(file, { force: true });
+    },
+    async staleKeys(before) {
+      const keys = new Set<string>();
+      const entries = await readdir(base, { recursive: true, withFileTypes: true }).catch(() => []);
+      for (const entry of entries) {
+        const key = entry.name.replace(/\.part$/, '');
+        if (!entry.isFile() || !isStorageKey(key)) continue;
+        // mtime: a file still being written is touched by every write.
+        const { mtime } = await stat(path.join(entry.parentPath, entry.name)).catch(() => ({
+          mtime: new Date(),
+        }));
+        if (mtime < before) keys.add(key);
+      }
+      return [...keys];
     },
   };
 }

@@ -29,6 +29,8 @@ export interface FileStorage {
   read(key: string, range?: ByteRange): Readable;
   /** Removes the object; a missing one is not an error. */
   remove(key: string): Promise<void>;
+  /** Keys of objects (whole or partial) last written before `before`: candidates for the orphan sweep. */
+  staleKeys(before: Date): Promise<string[]>;
 }
 
 const KEY = /^[0-9a-f]{32}$/;
@@ -37,6 +39,8 @@ const KEY = /^[0-9a-f]{32}$/;
 export function newStorageKey(): string {
   return randomBytes(16).toString('hex');
 }
+
+export const isStorageKey = (value: string): boolean => KEY.test(value);
 
 /** Refuses anything but a key made by `newStorageKey()`: no client text ever reaches a path or a query. */
 export function assertStorageKey(key: string): void {

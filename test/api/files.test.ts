@@ -4,11 +4,15 @@
  * no row, no chunk, no file on disk.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { countRows, resetDatabase, startApp } from '../helpers/app.js';
+import { sql } from 'kysely';
+import { newStorageKey } from '../../src/files/storage.js';
+import { sweepOrphans } from '../../src/files/sweep.js';
+import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { PNG, multipart, postForm, rawUpload, textFile, windowsExecutable } from '../helpers/multipart.js';
 import type { Part } from '../helpers/multipart.js';
@@ -479,6 +483,36 @@ for (const driver of DRIVERS) {
         expect(await leftovers()).to.deep.equal(nothingLeft);
         const gone = await t.fetch(`/download/${file.id}`, { headers: owner.headers });
         expect(gone.status).to.equal(404);
+      });
+    });
+
+    describe('orphan sweep', () => {
+      it('removes stale bytes that no row references; keeps referenced and recent ones', async () => {
+        const { db } = await sharedDatabase();
+        const storage = t.app.deps.files.storage;
+        const kept = await stored(await upload([textFile('kept')]));
+        const orphan = newStorageKey();
+        await storage.write(orphan, Readable.from([Buffer.from('orphan')]));
+        const recent = newStorageKey();
+        await storage.write(recent, Readable.from([Buffer.from('recent, maybe an upload in progress')]));
+        // Everything but `recent` was written two hours ago.
+        const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+        if (driver === 'database') {
+          await sql`update file_chunks set created_at = ${twoHoursAgo} where storage_key <> ${recent}`.execute(
+            db,
+          );
+        } else {
+          const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+          for (const entry of entries.filter((e) => e.isFile() && e.name !== recent)) {
+            await utimes(path.join(entry.parentPath, entry.name), twoHoursAgo, twoHoursAgo);
+          }
+        }
+        expect(await sweepOrphans(db, storage, 3600 * 1000)).to.equal(1);
+        const download = await t.fetch(`/download/${kept.id}`, { headers: owner.headers });
+        expect(await download.text()).to.equal('kept');
+        const left = await leftovers();
+        expect(driver === 'database' ? left.chunks : left.onDisk.length).to.equal(2);
+        expect(await sweepOrphans(db, storage, 3600 * 1000)).to.equal(0);
       });
     });
   });

@@ -58,3 +58,17 @@ export async function deleteFile(db: Db, id: number): Promise<string | undefined
   const row = await db.deleteFrom('files').where('id', '=', id).returning('storage_key').executeTakeFirst();
   return row?.storage_key;
 }
+
+/** Of the given storage keys, those some file row references. */
+export async function referencedKeys(db: Db, keys: readonly string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (let at = 0; at < keys.length; at += 1000) {
+    const rows = await db
+      .selectFrom('files')
+      .select('storage_key')
+      .where('storage_key', 'in', keys.slice(at, at + 1000))
+      .execute();
+    found.push(...rows.map((row) => row.storage_key));
+  }
+  return found;
+}
