@@ -1,4 +1,7 @@
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { contentDisposition, normalizeFilename } from '../../src/files/filename.js';
 import { accepts } from '../../src/files/form-plan.js';
 import { byteRange, noneMatch } from '../../src/files/range.js';
@@ -80,5 +83,33 @@ describe('files: conditional and range requests', () => {
     for (const header of [undefined, 'items=0-1', 'bytes=0-1,3-4', 'bytes=abc', 'bytes=-', 'bytes=5-3']) {
       expect(byteRange(header, 13), String(header)).to.deep.equal({ kind: 'whole' });
     }
+  });
+});
+
+describe('files: configuration', () => {
+  it('defaults to local storage under DATA_DIR, with the documented limits', () => {
+    const { files } = loadConfig({ DATA_DIR: '/srv/app' });
+    expect(files).to.deep.equal({
+      storage: 'local',
+      dir: path.join('/srv/app', 'files'),
+      maxFileBytes: 100 * 1024 * 1024,
+      maxFiles: 10,
+      maxFields: 20,
+      maxFieldBytes: 64 * 1024,
+      maxParts: 50,
+      maxHeaderPairs: 20,
+      sweepAfterSeconds: 3600,
+    });
+  });
+
+  it('puts the files of an in-memory database under the OS temp dir, and FILES_DIR wins', () => {
+    expect(loadConfig({ DATA_DIR: 'memory://' }).files.dir.startsWith(os.tmpdir())).to.equal(true);
+    expect(loadConfig({ DATA_DIR: 'memory://', FILES_DIR: '/x' }).files.dir).to.equal('/x');
+  });
+
+  it('refuses an unknown driver or a bad limit, naming the variable', () => {
+    expect(() => loadConfig({ FILE_STORAGE: 's3' })).to.throw(ConfigError, 'FILE_STORAGE');
+    expect(() => loadConfig({ UPLOAD_MAX_FILE_BYTES: '0' })).to.throw(ConfigError, 'UPLOAD_MAX_FILE_BYTES');
+    expect(() => loadConfig({ UPLOAD_MAX_FILES: 'ten' })).to.throw(ConfigError, 'UPLOAD_MAX_FILES');
   });
 });
