@@ -459,6 +459,18 @@ for (const driver of DRIVERS) {
         expect(await res.text()).to.equal('');
       });
 
+      it('answers a logged 500 problem, not a hang or a cut body, when the stored bytes are gone', async () => {
+        const row = await sharedDatabase().then(({ db }) =>
+          db.selectFrom('files').select('storage_key').where('id', '=', file.id).executeTakeFirstOrThrow(),
+        );
+        await t.app.deps.files.storage.remove(row.storage_key);
+        const res = await download();
+        expect(res.status).to.equal(500);
+        expect(res.headers.get('content-type')).to.contain('application/problem+json');
+        expect(res.headers.get('content-disposition')).to.equal(null);
+        expect(((await res.json()) as { detail: string }).detail).to.equal('An unexpected error occurred.');
+      });
+
       it('is 404 for another user and for a missing file; an admin may download', async () => {
         const other = await seedUser();
         expect((await download(bearer(tokenFor(t, other.id)))).status).to.equal(404);
