@@ -484,6 +484,123 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload one file
+         * @description `multipart/form-data` with one part `file` and an optional `description`
+         *     field. The bytes stream straight to storage (never whole in memory)
+         *     under a name the server chooses; the client's filename is kept as
+         *     metadata only, with path separators and control characters removed.
+         *     The real type is sniffed from the first bytes and must be one of the
+         *     types in `encoding.file.contentType` (otherwise 415); a file larger than
+         *     `x-max-file-size` or the server's `UPLOAD_MAX_FILE_BYTES` is 413. The
+         *     metadata row is committed only after the bytes are durably stored; a
+         *     failed or aborted upload leaves nothing behind.
+         */
+        post: operations["uploadFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/upload-multiple": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload several files at once
+         * @description `multipart/form-data` with 1 to 10 parts named `files`. All or nothing:
+         *     every file is stored and recorded, or (on any bad part, limit or abort)
+         *     none is. The same rules as `uploadFile` apply to each part.
+         */
+        post: operations["uploadFiles"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your files
+         * @description Your own files, newest first.
+         */
+        get: operations["listFiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/download/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a file
+         * @description Streams the bytes. `Content-Type` is the sniffed type (with
+         *     `X-Content-Type-Options: nosniff`), `Content-Disposition` is always
+         *     `attachment` with the filename as an RFC 6266 / RFC 8187 `filename*`
+         *     and an ASCII fallback. `ETag` is the SHA-256 of the bytes:
+         *     `If-None-Match` with it answers 304. A single byte range
+         *     (`Range: bytes=a-b`, `a-` or `-n`) answers 206, an unsatisfiable one
+         *     416; several ranges are answered with the whole file (200). The owner
+         *     or an admin only; anyone else gets 404.
+         */
+        get: operations["downloadFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a file
+         * @description Removes the record and then the stored bytes. The owner or an admin only; anyone else gets 404.
+         */
+        delete: operations["deleteFile"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1232,6 +1349,88 @@ export interface components {
             /** @description The results, in the order of `urls`. */
             results: components["schemas"]["FetchResult"][];
         };
+        /**
+         * @description The file's bytes, exactly as uploaded.
+         * @example Hello, world!
+         */
+        FileBytes: string;
+        /** @description The form of `uploadFile`: one file and an optional description. */
+        FileUpload: {
+            /**
+             * Format: binary
+             * @description The file. Its part's filename becomes the stored filename (metadata only).
+             * @example Hello, world!
+             */
+            file: string;
+            /**
+             * @description A note about the file.
+             * @example A greeting
+             */
+            description?: string;
+        };
+        /** @description The form of `uploadFiles`: 1 to 10 files in parts named `files`. */
+        FilesUpload: {
+            /** @description The files, one part each. */
+            files: string[];
+        };
+        /** @description A stored file's metadata. */
+        StoredFile: {
+            /**
+             * Format: int64
+             * @description The file's id.
+             * @example 1
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The user who uploaded it.
+             * @example 1
+             */
+            owner_id: number;
+            /**
+             * @description The client's filename, normalised (no path, no control characters); metadata only.
+             * @example hello.txt
+             */
+            filename: string;
+            /**
+             * @description The type sniffed from the first bytes, or the declared one when the bytes have no signature.
+             * @example text/plain
+             */
+            content_type: string;
+            /**
+             * @description The type the client declared for the part.
+             * @example text/plain
+             */
+            declared_content_type: string;
+            /**
+             * @description Size in bytes.
+             * @example 13
+             */
+            size: number;
+            /**
+             * @description SHA-256 of the bytes, hex; also the download's ETag.
+             * @example 315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3
+             */
+            sha256: string;
+            /** @description The note sent with the file, if any. */
+            description: string | null;
+            /**
+             * Format: date-time
+             * @description When it was uploaded (UTC).
+             * @example 2026-11-28T09:30:00Z
+             */
+            created_at: string;
+        };
+        /** @description The files stored by one `uploadFiles` call, in part order. */
+        StoredFiles: {
+            /** @description One entry per part. */
+            uploaded_files: components["schemas"]["StoredFile"][];
+        };
+        /** @description One page of files. */
+        FilePage: {
+            /** @description The files on this page. */
+            items: components["schemas"]["StoredFile"][];
+        } & components["schemas"]["PageMeta"];
     };
     responses: {
         /** @description The item. */
@@ -1449,6 +1648,29 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The multipart body could not be parsed (no boundary, broken part headers, cut short). */
+        MalformedMultipart: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The requested range starts beyond the end of the file. */
+        RangeNotSatisfiable: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                "Content-Range": components["headers"]["ContentRangeUnsatisfied"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /**
@@ -1491,6 +1713,26 @@ export interface components {
          * @example general
          */
         Room: components["schemas"]["RoomName"];
+        /**
+         * @description The file's id.
+         * @example 1
+         */
+        FileId: number;
+        /**
+         * @description One byte range (RFC 9110), e.g. `bytes=0-1023`, `bytes=1024-` or `bytes=-512`. Several ranges, or a malformed value, are ignored (the whole file is sent).
+         * @example bytes=0-1023
+         */
+        Range: string;
+        /**
+         * @description ETags of copies the client has (or `*`); when one matches, the answer is 304 without a body.
+         * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
+         */
+        IfNoneMatch: string;
+        /**
+         * @description Honour `Range` only if the file still has this ETag; otherwise the whole file is sent.
+         * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
+         */
+        IfRange: string;
     };
     requestBodies: never;
     headers: {
@@ -1539,6 +1781,46 @@ export interface components {
          * @example s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
          */
         SecWebSocketAccept: string;
+        /**
+         * @description The number of bytes in the body.
+         * @example 13
+         */
+        ContentLength: number;
+        /**
+         * @description Always `attachment`, with the stored filename as an ASCII `filename` fallback and an RFC 8187 `filename*` (UTF-8, percent-encoded).
+         * @example attachment; filename="hello.txt"; filename*=UTF-8''hello.txt
+         */
+        ContentDisposition: string;
+        /**
+         * @description The SHA-256 of the file's bytes, as a strong entity tag.
+         * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
+         */
+        ETag: string;
+        /**
+         * @description Browsers must not second-guess `Content-Type`.
+         * @example nosniff
+         */
+        XContentTypeOptions: "nosniff";
+        /**
+         * @description Byte ranges may be requested.
+         * @example bytes
+         */
+        AcceptRanges: "bytes";
+        /**
+         * @description Only the caller's own cache may keep it, and must revalidate (with `If-None-Match`) before reusing it.
+         * @example private, no-cache
+         */
+        CacheControlPrivate: "private, no-cache";
+        /**
+         * @description The range sent and the file's full size.
+         * @example bytes 0-4/13
+         */
+        ContentRange: string;
+        /**
+         * @description The file's full size, so the client can ask again.
+         * @example bytes *\/13
+         */
+        ContentRangeUnsatisfied: string;
     };
     pathItems: never;
 }
@@ -2356,6 +2638,239 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    uploadFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "file": "Hello, world!",
+                 *       "description": "A greeting"
+                 *     }
+                 */
+                "multipart/form-data": components["schemas"]["FileUpload"];
+            };
+        };
+        responses: {
+            /** @description The file was stored. */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredFile"];
+                };
+            };
+            400: components["responses"]["MalformedMultipart"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    uploadFiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "files": [
+                 *         "Hello, world!",
+                 *         "Goodbye!"
+                 *       ]
+                 *     }
+                 */
+                "multipart/form-data": components["schemas"]["FilesUpload"];
+            };
+        };
+        responses: {
+            /** @description Every file was stored. */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredFiles"];
+                };
+            };
+            400: components["responses"]["MalformedMultipart"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listFiles: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many entries to skip from the start of the list.
+                 * @example 0
+                 */
+                skip?: components["parameters"]["Skip"];
+                /**
+                 * @description The largest number of entries to return.
+                 * @example 10
+                 */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of your files. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilePage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    downloadFile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description One byte range (RFC 9110), e.g. `bytes=0-1023`, `bytes=1024-` or `bytes=-512`. Several ranges, or a malformed value, are ignored (the whole file is sent).
+                 * @example bytes=0-1023
+                 */
+                Range?: components["parameters"]["Range"];
+                /**
+                 * @description ETags of copies the client has (or `*`); when one matches, the answer is 304 without a body.
+                 * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description Honour `Range` only if the file still has this ETag; otherwise the whole file is sent.
+                 * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
+                 */
+                "If-Range"?: components["parameters"]["IfRange"];
+            };
+            path: {
+                /**
+                 * @description The file's id.
+                 * @example 1
+                 */
+                file_id: components["parameters"]["FileId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The whole file. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    "Content-Length": components["headers"]["ContentLength"];
+                    "Content-Disposition": components["headers"]["ContentDisposition"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Accept-Ranges": components["headers"]["AcceptRanges"];
+                    "Cache-Control": components["headers"]["CacheControlPrivate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example Hello, world! */
+                    "*/*": components["schemas"]["FileBytes"];
+                };
+            };
+            /** @description The requested byte range. */
+            206: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    "Content-Length": components["headers"]["ContentLength"];
+                    "Content-Range": components["headers"]["ContentRange"];
+                    "Content-Disposition": components["headers"]["ContentDisposition"];
+                    ETag: components["headers"]["ETag"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Accept-Ranges": components["headers"]["AcceptRanges"];
+                    "Cache-Control": components["headers"]["CacheControlPrivate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example Hello */
+                    "*/*": components["schemas"]["FileBytes"];
+                };
+            };
+            /** @description The client's copy (`If-None-Match`) is current; no body. */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["CacheControlPrivate"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            416: components["responses"]["RangeNotSatisfiable"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The file's id.
+                 * @example 1
+                 */
+                file_id: components["parameters"]["FileId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file is gone. */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["InternalError"];
         };

@@ -30,12 +30,17 @@
  *                            used more than 15 % of a CPU during it
  *   8-9. Scale-out (WORKERS=2 vs 1, PostgreSQL) and a soak with RSS sampled every 10 s:
  *      see scripts/bench/scale.ts. 'soak' runs only together with 'scale'.
- *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup,realtime,jobs,scale,soak
+ *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup,files,realtime,jobs,scale,soak
  *                            a subset of the sections (jobs: drain rate with 1 and 2 worker
  *                            processes, and the enqueue cost added to createUser; see
  *                            scripts/bench/jobs.ts)
  *   BENCH_SOAK_SECONDS=600   how long the soak runs
  *   BENCH_RT_CLIENTS=1000, BENCH_RT_SECONDS=30   the realtime section's clients and sending time
+ *   8. Files (scripts/bench/files.ts): one 256 MiB upload and download per round with the
+ *      server's peak RSS growth (target < 64 MiB), upload throughput vs a bare busboy-to-file
+ *      route (target ≥ 50 %, rounds interleaved, at least 3), 200 concurrent 100 kB uploads;
+ *      per storage driver (BENCH_FILES_STORAGE=local,database).
+ *
  *   BENCH_DB=postgres,pglite the databases of sections 4-7
  *   BENCH_CPU_PROF=1         also profile (a) and (b) under the same load (--cpu-prof) and
  *                            print their top functions; the profiles are kept in a temp dir.
@@ -57,6 +62,8 @@ import { API_SECTIONS, DATABASES, apiSections, printApiSummary } from './bench/a
 import type { ApiResult } from './bench/api.js';
 import { jobsSection, printJobsSummary } from './bench/jobs.js';
 import type { JobsResult } from './bench/jobs.js';
+import { FILES_SECTION, filesSection, printFilesSummary } from './bench/files.js';
+import type { FilesResult } from './bench/files.js';
 import { machineBusyUs, measure } from './bench/load.js';
 import type { LoadResult, LoadSettings } from './bench/load.js';
 import { STARTUP_PACKAGES } from './bench/packages.js';
@@ -109,7 +116,17 @@ const busyRetries = envInt('BENCH_BUSY_RETRIES', 2);
 const sections = new Set(
   (
     process.env['BENCH_ONLY'] ??
-    ['throughput', 'flatness', ...API_SECTIONS, 'startup', 'realtime', 'jobs', 'scale', 'soak'].join(',')
+    [
+      'throughput',
+      'flatness',
+      ...API_SECTIONS,
+      'startup',
+      FILES_SECTION,
+      'realtime',
+      'jobs',
+      'scale',
+      'soak',
+    ].join(',')
   ).split(','),
 );
 const databases = new Set((process.env['BENCH_DB'] ?? DATABASES.join(',')).split(','));
@@ -622,6 +639,7 @@ async function main(): Promise<void> {
   let start: Startup | undefined;
   let api: ApiResult[] = [];
   let jobs: JobsResult | undefined;
+  let files: FilesResult[] = [];
   try {
     if (sections.has('throughput')) tp = await throughput();
     if (sections.has('flatness')) flat = await flatness();
@@ -646,12 +664,14 @@ async function main(): Promise<void> {
     if (sections.has('jobs')) {
       jobs = await jobsSection({ databases, pgHost, pgUser, seconds: load.seconds, rounds });
     }
+    if (sections.has(FILES_SECTION)) files = await filesSection({ rounds, databases, pgHost, pgUser });
     if (cpuProfile && sections.has('throughput')) await profiles();
     if (sections.has('realtime')) await realtimeSection({ databases, pgHost, pgUser });
   } finally {
     await cleanUp();
   }
   summary(tp, flat, start, api, jobs);
+  printFilesSummary(files);
   process.exitCode = errors.length > 0 ? 1 : 0;
 }
 

@@ -27,6 +27,8 @@ import { promoteToAdmin } from './db/repos/users.repo.js';
 import type { Deps } from './deps.js';
 import { countJobs } from './db/repos/jobs.repo.js';
 import { createMetrics } from './metrics.js';
+import { createFileStorage } from './files/storage.js';
+import { sweepOrphans } from './files/sweep.js';
 import { handlers as contractHandlers } from './handlers/index.js';
 import type { AnyHandler } from './http/backend.js';
 import { createHttpApp } from './http/index.js';
@@ -143,6 +145,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       tokens: createTokenService(config),
       throttle: createLoginThrottle(database.db, config.loginThrottle),
     },
+    files: {
+      storage: createFileStorage(config.files, database.db),
+    },
   };
   let draining = false;
   // The gate opens with the database (validators left to warm up compile on first use anyway).
@@ -150,6 +155,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   databaseReady.then(
     () => {
       isReady = true;
+    },
+    () => undefined,
+  );
+  // Bytes a crash or a deleted account left without a row; in the background, once the database is ready.
+  void ready.then(
+    async () => {
+      try {
+        const removed = await sweepOrphans(
+          deps.db,
+          deps.files.storage,
+          config.files.sweepAfterSeconds * 1000,
+        );
+        if (removed > 0) log.info({ removed }, 'removed orphaned file objects');
+      } catch (error) {
+        log.warn({ err: error }, 'orphaned file sweep failed');
+      }
     },
     () => undefined,
   );

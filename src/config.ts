@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
 
 export type ResponseValidation = 'enforce' | 'log' | 'off';
 /** Who may read `/metrics`: nobody, anyone, or callers with a key from API_KEYS. */
@@ -114,6 +115,25 @@ export interface Config {
     /** Largest response body read, in bytes; more is an error for that URL. */
     readonly maxBytes: number;
   };
+  /** Uploads: where the bytes go and the multipart limits (the contract may lower them per operation). */
+  readonly files: FilesConfig;
+}
+
+export type FileStorageKind = 'local' | 'database';
+
+export interface FilesConfig {
+  /** `local`: files under `dir`; `database`: chunked bytea in the database every instance shares. */
+  readonly storage: FileStorageKind;
+  /** The local driver's directory. */
+  readonly dir: string;
+  readonly maxFileBytes: number;
+  readonly maxFiles: number;
+  readonly maxFields: number;
+  readonly maxFieldBytes: number;
+  readonly maxParts: number;
+  readonly maxHeaderPairs: number;
+  /** Stored bytes no row references are removed at start-up once they are this old. */
+  readonly sweepAfterSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -235,12 +255,13 @@ export function loadConfig(env: Env): Config {
     );
   }
 
+  const dataDir = str(env, 'DATA_DIR', './data');
   const config: Config = {
     nodeEnv,
     host: str(env, 'HOST', '0.0.0.0'),
     port: int(env, 'PORT', 8000, 0, 65535),
     databaseUrl,
-    dataDir: str(env, 'DATA_DIR', './data'),
+    dataDir,
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 1000),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
     responseValidation: oneOf<ResponseValidation>(
@@ -313,6 +334,24 @@ export function loadConfig(env: Env): Config {
       allowedCidrs: cidrs(env, 'FETCH_ALLOWED_CIDRS'),
       concurrency: int(env, 'FETCH_CONCURRENCY', 5, 1, 10),
       maxBytes: int(env, 'FETCH_MAX_BYTES', 1024 * 1024, 1, 100 * 1024 * 1024),
+    },
+    files: {
+      storage: oneOf<FileStorageKind>(env, 'FILE_STORAGE', ['local', 'database'], 'local'),
+      // An in-memory database has no directory of its own: its files go under the OS temp dir.
+      dir: str(
+        env,
+        'FILES_DIR',
+        dataDir.startsWith('memory://')
+          ? path.join(tmpdir(), 'fastapi-guide-ts-files')
+          : path.join(dataDir, 'files'),
+      ),
+      maxFileBytes: int(env, 'UPLOAD_MAX_FILE_BYTES', 100 * 1024 * 1024, 1, 2 ** 40),
+      maxFiles: int(env, 'UPLOAD_MAX_FILES', 10, 1, 1000),
+      maxFields: int(env, 'UPLOAD_MAX_FIELDS', 20, 0, 1000),
+      maxFieldBytes: int(env, 'UPLOAD_MAX_FIELD_BYTES', 64 * 1024, 1, 16 * 1024 * 1024),
+      maxParts: int(env, 'UPLOAD_MAX_PARTS', 50, 1, 10_000),
+      maxHeaderPairs: int(env, 'UPLOAD_MAX_HEADER_PAIRS', 20, 1, 2000),
+      sweepAfterSeconds: int(env, 'FILES_SWEEP_AFTER_SECONDS', 3600, 60, 30 * 24 * 3600),
     },
   };
   return Object.freeze(config);

@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Database } from './db/schema.js';
 import type { Metrics } from './metrics.js';
+import type { FileStorage } from './files/storage.js';
 
 export interface Deps {
   readonly config: Config;
@@ -22,5 +23,9 @@ export interface Deps {
     readonly passwords: PasswordHasher;
     readonly tokens: TokenService;
     readonly throttle: LoginThrottle;
+  };
+  /** Where uploaded bytes are stored (FILE_STORAGE). */
+  readonly files: {
+    readonly storage: FileStorage;
   };
 }

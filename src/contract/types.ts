@@ -4,6 +4,7 @@
  * contract declares for it, with the declared body shape: a missing operation,
  * an undeclared status or a wrong body is a compile error.
  */
+import type { Readable } from 'node:stream';
 import type { operations } from '../../generated/openapi.js';
 import type { UserRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -14,8 +15,45 @@ type Op<Id extends OperationId> = operations[Id];
 /** Turns generated `query?: never` slots into an empty object type. */
 type Slot<T> = [T] extends [undefined] ? Record<string, never> : NonNullable<T>;
 
+/** One file part of a multipart body, already durably stored under a server-made key. */
+export interface StoredPart {
+  /** The form part it came in. */
+  readonly field: string;
+  readonly key: string;
+  /** The client's filename, normalised (see files/filename.ts). */
+  readonly filename: string;
+  readonly declaredType: string;
+  /** Sniffed from the first bytes; the declared type when they have no known signature. */
+  readonly contentType: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/**
+ * A `multipart/form-data` body as a handler sees it: validated text fields and
+ * stored file parts. The parts are removed after the reply unless the handler
+ * calls `keep()` once their metadata is committed.
+ */
+export interface UploadedForm<Form> {
+  readonly fields: Readonly<Partial<Form>>;
+  readonly files: readonly StoredPart[];
+  keep(): void;
+}
+
 type BodyOf<Id extends OperationId> =
-  NonNullable<Op<Id>['requestBody']> extends { content: infer C } ? C[keyof C] : undefined;
+  NonNullable<Op<Id>['requestBody']> extends { content: infer C }
+    ? 'multipart/form-data' extends keyof C
+      ? UploadedForm<C['multipart/form-data']>
+      : C[keyof C]
+    : undefined;
+
+/** A response body that is bytes, not JSON: streamed, with a known length. */
+export interface BinaryBody {
+  readonly binary: true;
+  readonly length: number;
+  /** Opened only when the reply is written, so a reply that is never sent leaks nothing. */
+  open(): Readable;
+}
 
 /** The identity behind a request that passed the operation's security requirements. */
 export interface Principal {
@@ -57,8 +95,11 @@ type HeaderPart<R> = keyof DeclaredHeaders<R> extends never
     ? { readonly headers?: HeaderValues<DeclaredHeaders<R>> & Readonly<Record<string, string>> }
     : { readonly headers: HeaderValues<DeclaredHeaders<R>> & Readonly<Record<string, string>> };
 
+/** JSON media types carry their schema's value; any other media type (or range) is a byte stream. */
 type BodyPart<R> = R extends { content: infer C }
-  ? { readonly body: C[keyof C]; readonly contentType?: keyof C & string }
+  ? [Exclude<keyof C & string, `${string}json`>] extends [never]
+    ? { readonly body: C[keyof C]; readonly contentType?: keyof C & string }
+    : { readonly body: BinaryBody; readonly contentType: string }
   : { readonly body?: undefined };
 
 type Responses<Id extends OperationId> = Op<Id>['responses'];

@@ -128,6 +128,30 @@ export interface SentEmailTable {
   sent_at: Timestamp;
 }
 
+/** An uploaded file's metadata; its bytes live in the storage driver under `storage_key`. */
+export interface FileTable {
+  id: Generated<number>;
+  owner_id: number;
+  /** Chosen by the server (random hex); never derived from client input. */
+  storage_key: string;
+  filename: string;
+  /** Sniffed from the first bytes, or the declared type when the bytes have no signature. */
+  content_type: string;
+  declared_content_type: string;
+  size: number;
+  sha256: string;
+  description: string | null;
+  created_at: Timestamp;
+}
+
+/** One chunk of a file stored by the database driver. */
+export interface FileChunkTable {
+  storage_key: string;
+  seq: number;
+  data: Buffer;
+  created_at: Timestamp;
+}
+
 export interface Database {
   users: UserTable;
   login_failures: LoginFailureTable;
@@ -139,6 +163,8 @@ export interface Database {
   jobs: JobTable;
   activity: ActivityTable;
   sent_emails: SentEmailTable;
+  files: FileTable;
+  file_chunks: FileChunkTable;
 }
 
 export type ItemRow = Selectable<ItemTable>;
@@ -152,3 +178,6 @@ export type ChatMessageRow = Selectable<ChatMessageTable>;
 
 export type JobRow = Selectable<JobTable>;
 export type ActivityRow = Selectable<ActivityTable>;
+
+export type FileRow = Selectable<FileTable>;
+export type NewFileRow = Insertable<FileTable>;

@@ -6,6 +6,7 @@ import type { HandlerMap } from '../contract/types.js';
 import { listUserActivity } from './activity.js';
 import { login } from './auth.js';
 import { fetchMultiple } from './fetch.js';
+import { deleteFile, downloadFile, listFiles, uploadFile, uploadFiles } from './files.js';
 import { createItem, deleteItem, getItem, getUserItem, listItems, updateItem } from './items.js';
 import { createOrder, getOrder, listOrders } from './orders.js';
 import { connectChat, connectEcho, listRoomMessages } from './rooms.js';
@@ -39,4 +40,9 @@ export const handlers: HandlerMap = {
   listRoomMessages,
   listUserActivity,
   fetchMultiple,
+  uploadFile,
+  uploadFiles,
+  listFiles,
+  downloadFile,
+  deleteFile,
 };

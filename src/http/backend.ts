@@ -17,9 +17,10 @@ import { ApiError, validationError } from '../contract/errors.js';
 import type { FieldError } from '../contract/errors.js';
 import type { RouteMatch } from '../contract/routes.js';
 import type { OperationSpec, Spec } from '../contract/spec.js';
-import type { Principal, SecurityHandlers } from '../contract/types.js';
+import type { BinaryBody, Principal, SecurityHandlers } from '../contract/types.js';
 import { coerceParameter, toFieldErrors } from '../contract/validation.js';
 import type { Validation } from '../contract/validation.js';
+import { isJson } from './body.js';
 import type { BodyParsers } from './body.js';
 import type { RequestState } from './middleware.js';
 
@@ -45,6 +46,26 @@ export interface Exchange {
   readonly query: URLSearchParams;
   principal?: Principal | undefined;
   input?: Record<string, unknown>;
+  /** Undoes what reading the body stored (uploaded files) unless the handler kept it. */
+  release?: (() => Promise<void>) | undefined;
+}
+
+/** Whether a reply body is a byte stream rather than a JSON value. */
+export function isBinaryBody(value: unknown): value is BinaryBody {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { binary?: unknown }).binary === true &&
+    typeof (value as { open?: unknown }).open === 'function'
+  );
+}
+
+/** The declared media type (or range: `image/*`, `*\/*`) that covers a concrete one. */
+function coveringType(declared: ReadonlyMap<string, unknown>, mediaType: string): string | undefined {
+  if (declared.has(mediaType)) return mediaType;
+  const range = `${mediaType.split('/', 1)[0] ?? ''}/*`;
+  if (declared.has(range)) return range;
+  return declared.has('*/*') ? '*/*' : undefined;
 }
 
 /** A reply on its way out, with the media type it will be written as. */
@@ -266,13 +287,17 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       const operation = operationOf(context);
       // Read only now that the caller is authorised: an anonymous client's body is never parsed.
       const body = await bodies.read(exchange.req, exchange.res, operation);
+      exchange.release = body?.release;
       const { values, errors } = readParameters(operation, validation, exchange);
       if (body !== undefined) {
         const validate = validation.operation(operation.operationId).bodies.get(body.mediaType);
-        if (validate !== undefined && !validate(body.value))
+        if (validate !== undefined && !validate(body.validationValue ?? body.value))
           errors.push(...toFieldErrors('body', validate.errors));
       }
-      if (errors.length > 0) throw validationError(errors);
+      if (errors.length > 0) {
+        await exchange.release?.();
+        throw validationError(errors);
+      }
       exchange.input = {
         operationId: operation.operationId,
         path: values['path'],
@@ -301,8 +326,15 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     const handler = handlers[operation.operationId] as AnyHandler;
     api.register(operation.operationId, async (_context: Context, ...args: unknown[]) => {
       const exchange = exchangeOf(args);
-      const reply = await handler(exchange.input, deps);
-      return checkReply(operation, reply, exchange.state.log);
+      try {
+        const reply = await handler(exchange.input, deps);
+        return checkReply(operation, reply, exchange.state.log);
+      } finally {
+        // Uploaded parts the handler did not keep (it failed, or answered an error) are removed.
+        await exchange.release?.().catch((error: unknown) => {
+          exchange.state.log.error({ err: error }, 'could not remove uploaded parts');
+        });
+      }
     });
   }
 
@@ -317,10 +349,12 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       problems.push(`status ${reply.status} is not declared`);
     } else if (reply.body === undefined) {
       if (types.length > 0) problems.push(`status ${reply.status} must have a body`);
-    } else if (mediaType === undefined || !declared.has(mediaType)) {
+    } else if (mediaType === undefined || coveringType(declared, mediaType) === undefined) {
       problems.push(`media type ${String(mediaType)} is not declared for status ${reply.status}`);
+    } else if (isBinaryBody(reply.body)) {
+      if (isJson(mediaType)) problems.push(`a ${mediaType} body must be a JSON value, not a byte stream`);
     } else {
-      const validate = declared.get(mediaType);
+      const validate = declared.get(coveringType(declared, mediaType) ?? mediaType);
       if (validate !== undefined && !validate(reply.body)) {
         problems.push(...toFieldErrors('body', validate.errors).map((e) => `${e.path || '/'} ${e.message}`));
       }

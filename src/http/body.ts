@@ -1,17 +1,24 @@
 /**
  * Reads a request body only after routing, and only with a parser for a media
  * type the operation declares: an undeclared type is 415 before a byte is read,
- * a body over the limit is 413, malformed JSON is 400.
+ * a body over the limit is 413, malformed JSON is 400. `multipart/form-data`
+ * streams its files into storage (files/multipart.ts) under its own limits.
  */
 import express from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { ApiError, validationError } from '../contract/errors.js';
 import type { OperationSpec } from '../contract/spec.js';
+import type { UploadedForm } from '../contract/types.js';
+import type { MultipartReader } from '../files/multipart.js';
 
 export interface ParsedBody {
   /** The declared media type it matched, lower case. */
   readonly mediaType: string;
   readonly value: unknown;
+  /** What Ajv validates when it differs from `value` (multipart: files as placeholders). */
+  readonly validationValue?: unknown;
+  /** Undoes what reading stored (multipart: the file parts) unless the handler kept it; call once done. */
+  readonly release?: () => Promise<void>;
 }
 
 export interface BodyParsers {
@@ -59,8 +66,36 @@ function run(parser: RequestHandler, req: Request, res: Response, limit: number)
   });
 }
 
-/** Parsers for JSON (any `+json` type too) and URL-encoded forms, sharing one size limit. */
-export function createBodyParsers(limit: number): BodyParsers {
+/** A stored form for the handler, and the release that removes its files unless `keep()` was called. */
+async function readForm(
+  multipart: MultipartReader,
+  req: Request,
+  operation: OperationSpec,
+): Promise<ParsedBody> {
+  const form = await multipart.read(req, operation);
+  let kept = false;
+  const value: UploadedForm<unknown> = {
+    fields: form.fields,
+    files: form.files,
+    keep() {
+      kept = true;
+    },
+  };
+  return {
+    mediaType: 'multipart/form-data',
+    value,
+    validationValue: form.view,
+    release: async () => {
+      if (!kept) await form.discard();
+    },
+  };
+}
+
+/**
+ * Parsers for JSON (any `+json` type too) and URL-encoded forms, sharing one
+ * size limit, and multipart forms when a reader is given.
+ */
+export function createBodyParsers(limit: number, multipart?: MultipartReader): BodyParsers {
   const always = (): boolean => true;
   const json = express.json({ limit, strict: false, type: always });
   const form = express.urlencoded({ limit, extended: false, parameterLimit: 100, type: always });
@@ -86,6 +121,9 @@ export function createBodyParsers(limit: number): BodyParsers {
       if (isJson(mediaType)) return { mediaType, value: await run(json, req, res, limit) };
       if (mediaType === 'application/x-www-form-urlencoded') {
         return { mediaType, value: { ...((await run(form, req, res, limit)) as object) } };
+      }
+      if (mediaType === 'multipart/form-data' && multipart !== undefined) {
+        return readForm(multipart, req, operation);
       }
       throw new ApiError(415, `Content-Type ${mediaType} has no reader on this server.`);
     },

@@ -10,9 +10,10 @@ import type { Deps } from '../deps.js';
 import { ApiError } from '../contract/errors.js';
 import { RouteIndex } from '../contract/routes.js';
 import type { OperationSpec, Spec } from '../contract/spec.js';
-import type { SecurityHandlers } from '../contract/types.js';
+import type { BinaryBody, SecurityHandlers } from '../contract/types.js';
 import type { Validation } from '../contract/validation.js';
-import { createBackend } from './backend.js';
+import { createMultipartReader } from '../files/multipart.js';
+import { createBackend, isBinaryBody } from './backend.js';
 import type { AnyHandler, Exchange, OutgoingReply } from './backend.js';
 import { createBodyParsers, isJson } from './body.js';
 import { docsRouter } from './docs.js';
@@ -30,6 +31,7 @@ export interface HttpOptions {
     | 'metricsAccess'
     | 'apiKeys'
     | 'handlerTimeoutMs'
+    | 'files'
   >;
   readonly spec: Spec;
   readonly validation: Validation;
@@ -42,11 +44,45 @@ export interface HttpOptions {
   readonly ready?: () => boolean;
 }
 
-function writeReply(res: Response, reply: OutgoingReply): void {
+/**
+ * Streams a byte body. An error before the first byte is still answered as a
+ * problem (`fail`); after it, the connection is cut so the client sees a short body.
+ */
+function writeBinary(
+  res: Response,
+  reply: OutgoingReply,
+  body: BinaryBody,
+  fail: (error: unknown) => void,
+): void {
+  res.setHeader('Content-Type', reply.mediaType ?? 'application/octet-stream');
+  if (!res.hasHeader('Content-Length')) res.setHeader('Content-Length', body.length);
+  const source = body.open();
+  source.on('error', (error: unknown) => {
+    source.unpipe(res);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    for (const name of Object.keys(reply.headers ?? {})) res.removeHeader(name);
+    res.removeHeader('Content-Type');
+    fail(error);
+  });
+  // A client that goes away must not leave the source open.
+  res.on('close', () => {
+    source.destroy();
+  });
+  source.pipe(res);
+}
+
+function writeReply(res: Response, reply: OutgoingReply, fail: (error: unknown) => void): void {
   res.statusCode = reply.status;
   for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
   if (reply.body === undefined) {
     res.end();
+    return;
+  }
+  if (isBinaryBody(reply.body)) {
+    writeBinary(res, reply, reply.body, fail);
     return;
   }
   const type = reply.mediaType ?? 'application/json';
@@ -87,7 +123,10 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
   const backend = await createBackend({
     ...options,
     responseValidation: config.responseValidation,
-    bodies: createBodyParsers(config.bodyLimitBytes),
+    bodies: createBodyParsers(
+      config.bodyLimitBytes,
+      createMultipartReader({ spec, storage: deps.files.storage, limits: config.files }),
+    ),
   });
 
   const app = express();
@@ -139,7 +178,9 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
       if (match.kind === 'operation') gate(match.operation.operationId);
       const handled = backend.handle(exchange);
       const limit = match.kind === 'operation' ? timeoutFor(match.operation) : 0;
-      writeReply(res, limit > 0 ? await withinTimeout(handled, limit, exchange) : await handled);
+      writeReply(res, limit > 0 ? await withinTimeout(handled, limit, exchange) : await handled, (error) => {
+        fail(req, res, error);
+      });
     })().catch((error: unknown) => {
       fail(req, res, error);
     });
@@ -153,7 +194,9 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
   app.use((req: Request, res: Response) => {
     backend.handle(exchangeFor(req, res, { kind: 'not-found' })).then(
       (reply) => {
-        writeReply(res, reply);
+        writeReply(res, reply, (error) => {
+          fail(req, res, error);
+        });
       },
       (error: unknown) => {
         fail(req, res, error);

@@ -8,6 +8,7 @@ import type { JobHandler, JobRunner } from '../../src/jobs/index.js';
 import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { capturingMailer, FAST_JOBS, testRunner, waitFor, waitForIdleQueue } from '../helpers/jobs.js';
+import { multipart, postForm, textFile } from '../helpers/multipart.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 import type { SmtpSink } from '../helpers/smtp-sink.js';
 import { PASSWORD, bearer, postJson, postLogin, seedUser, tokenFor } from '../helpers/users.js';
@@ -326,6 +327,36 @@ describe('background jobs', () => {
       const { id } = (await first.json()) as { id: number };
       const rows = await db.selectFrom('activity').select(['kind', 'details']).execute();
       expect(rows).to.deep.equal([{ kind: 'order_placed', details: { order_id: id, total: 5 } }]);
+    });
+
+    it('records one file_uploaded per stored file, and nothing for a refused upload', async () => {
+      const owner = await seedUser();
+      const auth = bearer(tokenFor(t, owner.id));
+      const one = await postForm(t, '/upload', multipart([textFile('hello', 'a.txt')]), auth);
+      expect(one.status).to.equal(201);
+      const two = await postForm(
+        t,
+        '/upload-multiple',
+        multipart([textFile('b', 'b.txt', 'files'), textFile('c', 'c.txt', 'files')]),
+        auth,
+      );
+      expect(two.status).to.equal(201);
+      const refused = await postForm(t, '/upload', multipart([textFile('x', 'x.txt', 'other')]), auth);
+      expect(refused.status).to.equal(422);
+      await waitForIdleQueue();
+      const { db } = await sharedDatabase();
+      const rows = await db
+        .selectFrom('activity')
+        .select(['user_id', 'kind', 'details'])
+        .orderBy('id')
+        .execute();
+      expect(
+        rows.map((r) => [r.user_id, r.kind, (r.details as { filename?: string }).filename]),
+      ).to.have.deep.members([
+        [owner.id, 'file_uploaded', 'a.txt'],
+        [owner.id, 'file_uploaded', 'b.txt'],
+        [owner.id, 'file_uploaded', 'c.txt'],
+      ]);
     });
   });
 });

@@ -4,6 +4,9 @@
  * declare. A new operation in openapi.yaml adds its rows here by itself; its
  * request is built from the contract's examples.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { loadSpec } from '../../src/contract/spec.js';
 import type { OperationSpec } from '../../src/contract/spec.js';
@@ -11,6 +14,7 @@ import { insertItem } from '../../src/db/repos/items.repo.js';
 import { insertOrder } from '../../src/db/repos/orders.repo.js';
 import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
+import { exampleForm, seedFile } from '../helpers/multipart.js';
 import { bearer, seedUser, tokenFor } from '../helpers/users.js';
 
 const ACTORS = ['anonymous', 'guest', 'user', 'owner', 'admin'] as const;
@@ -56,6 +60,11 @@ function requestFor(
       mediaType === 'application/x-www-form-urlencoded'
         ? new URLSearchParams(media.example as Record<string, string>).toString()
         : JSON.stringify(media.example);
+    if (mediaType === 'multipart/form-data') {
+      const form = exampleForm(loadSpec().document, operation, media.example);
+      init.headers = { 'content-type': form.contentType };
+      init.body = form.body;
+    }
   }
   const search = query.toString();
   return { path: search === '' ? path : `${path}?${search}`, init };
@@ -63,11 +72,14 @@ function requestFor(
 
 describe('RBAC matrix (from openapi.yaml)', () => {
   let t: TestApp;
+  let filesDir: string;
   before(async () => {
-    t = await startApp();
+    filesDir = await mkdtemp(path.join(os.tmpdir(), 'rbac-matrix-files-'));
+    t = await startApp({ FILES_DIR: filesDir });
   });
   after(async () => {
     await t.close();
+    await rm(filesDir, { recursive: true, force: true });
   });
 
   for (const operation of loadSpec().operations) {
@@ -96,7 +108,12 @@ describe('RBAC matrix (from openapi.yaml)', () => {
               lines: [{ itemId: item.id, quantity: 1 }],
             }),
           );
-          const owned = { user_id: accounts.owner.id, item_id: item.id, order_id: order.order.id };
+          const owned = {
+            user_id: accounts.owner.id,
+            item_id: item.id,
+            order_id: order.order.id,
+            file_id: await seedFile(t, accounts.owner.id),
+          };
           const { path, init } = requestFor(operation, owned);
           if (actor !== 'anonymous') {
             init.headers = {

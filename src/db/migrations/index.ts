@@ -9,6 +9,7 @@ import * as loginFailures from './2026_11_28_0002_login_failures.js';
 import * as itemsOrders from './2026_11_28_0003_items_orders.js';
 import * as chat from './2026_11_28_0005_chat.js';
 import * as jobs from './2026_11_28_0006_jobs.js';
+import * as files from './2026_11_28_0004_files.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '2026_11_28_0001_users': users,
@@ -16,4 +17,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '2026_11_28_0003_items_orders': itemsOrders,
   '2026_11_28_0005_chat': chat,
   '2026_11_28_0006_jobs': jobs,
+  '2026_11_28_0004_files': files,
 };
