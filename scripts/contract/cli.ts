@@ -1,7 +1,7 @@
 /**
  * npm run contract -- --base-url URL [--token T | --login email:password] [--cases N] [--seed S]
  *   [--spec FILE|remote] [--api-key K] [--body-limit BYTES] [--reports DIR] [--only opId,...]
- *   [--no-journeys] [--journeys-only]
+ *   [--concurrency N] [--no-journeys] [--journeys-only]
  * Exits 1 when any case or journey fails, 2 on bad usage.
  */
 import path from 'node:path';
@@ -17,7 +17,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 
 function usage(message: string): never {
   console.error(
-    `${message}\nusage: npm run contract -- --base-url URL [--token T | --login email:password] [--cases N] [--seed S] [--spec FILE|remote] [--api-key K] [--body-limit BYTES] [--reports DIR] [--only op1,op2] [--no-journeys] [--journeys-only]`,
+    `${message}\nusage: npm run contract -- --base-url URL [--token T | --login email:password] [--cases N] [--seed S] [--spec FILE|remote] [--api-key K] [--body-limit BYTES] [--reports DIR] [--only op1,op2] [--concurrency N] [--no-journeys] [--journeys-only]`,
   );
   process.exit(2);
 }
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     'body-limit': { type: 'string' },
     reports: { type: 'string', default: path.join(root, 'reports/contract') },
     only: { type: 'string' },
+    concurrency: { type: 'string', default: '4' },
     'no-journeys': { type: 'boolean', default: false },
     'journeys-only': { type: 'boolean', default: false },
   },
@@ -97,6 +98,7 @@ if (!values['journeys-only']) {
     login,
     apiKey: values['api-key'],
     bodyLimit,
+    concurrency: Number(values.concurrency),
     only: values.only?.split(',').map((s) => s.trim()),
     log,
   });

@@ -17,6 +17,7 @@ export function formatTable(report: RunReport, journeys: readonly JourneyReport[
     op.operation,
     op.skipped === undefined ? String(op.cases) : 'skipped',
     String(op.failures),
+    String(op.ms),
     op.skipped ??
       Object.entries(op.statuses)
         .map(([status, n]) => `${status}×${n}`)
@@ -27,9 +28,10 @@ export function formatTable(report: RunReport, journeys: readonly JourneyReport[
       `journey ${journey.name}`,
       journey.skipped === undefined ? String(journey.steps) : 'skipped',
       String(journey.failures),
+      '',
       journey.skipped ?? journey.summary,
     ]);
-  const header = ['operation', 'cases', 'failures', 'statuses'];
+  const header = ['operation', 'cases', 'failures', 'ms', 'statuses'];
   const widths = header.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => Math.min(60, (r[i] ?? '').length))),
   );

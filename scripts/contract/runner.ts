@@ -33,6 +33,8 @@ export interface RunOptions {
   readonly bodyLimit?: number | undefined;
   /** Only these operations (all by default). */
   readonly only?: readonly string[] | undefined;
+  /** Valid cases sent at once (default 4). */
+  readonly concurrency?: number | undefined;
   readonly log?: (line: string) => void;
 }
 
@@ -52,6 +54,8 @@ export interface OperationReport {
   failures: number;
   /** How many answers of each status the cases got. */
   readonly statuses: Record<string, number>;
+  /** Wall time spent on the operation's cases. */
+  ms: number;
   skipped?: string;
   firstFailure?: FailureReport;
 }
@@ -171,6 +175,12 @@ class Run {
     for (const actor of [this.actors.admin, this.actors.user]) {
       if (actor?.id !== undefined) this.protect('user_id', actor.id);
     }
+    // The user's own credentials, so that a login case can succeed (OAuth2 password grant fields).
+    const user = this.actors.user;
+    if (user?.email !== undefined && user.password !== undefined) {
+      this.pools.set('username', [user.email]);
+      this.pools.set('password', [user.password]);
+    }
     const selected = contract.spec.operations.filter(
       (op) => this.options.only === undefined || this.options.only.includes(op.operationId),
     );
@@ -179,6 +189,9 @@ class Run {
     for (const [path, operations] of this.byPath) {
       if (operations.some((op) => selected.includes(op))) await this.runMethods(path, operations);
     }
+    const order = new Map(contract.spec.operations.map((op, i) => [op.operationId, i] as const));
+    const rank = (name: string): number => order.get(name) ?? Number.MAX_SAFE_INTEGER;
+    this.report.operations.sort((a, b) => rank(a.operation) - rank(b.operation));
     this.report.durationMs = Math.round(performance.now() - started);
     return this.report;
   }
@@ -221,13 +234,17 @@ class Run {
     return undefined;
   }
 
+  /** The report row of an operation, made on first use (link steps count for the operation they call). */
   private entry(operation: OperationSpec): OperationReport {
+    const existing = this.report.operations.find((r) => r.operation === operation.operationId);
+    if (existing !== undefined) return existing;
     const report: OperationReport = {
       operation: operation.operationId,
       method: operation.method.toUpperCase(),
       path: operation.path,
       cases: 0,
       failures: 0,
+      ms: 0,
       statuses: {},
     };
     this.report.operations.push(report);
@@ -281,6 +298,7 @@ class Run {
     checkAgainst: OperationSpec | undefined = operation,
   ): Promise<WireResponse> {
     const res = await send(this.options.baseUrl, request);
+    report.ms += Math.round(res.ms);
     report.cases += 1;
     report.statuses[String(res.status)] = (report.statuses[String(res.status)] ?? 0) + 1;
     const problems = [
@@ -327,7 +345,12 @@ class Run {
           (media?.schemaPointer === undefined
             ? {}
             : minimalValue(contract, contract.at(media.schemaPointer)));
-        return { ...input, body: { mediaType, value } };
+        // In a form (the OAuth2 password grant) pooled credentials beat the example's, whose account may not exist.
+        const pooled =
+          isObject(value) && mediaType === 'application/x-www-form-urlencoded'
+            ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, pools.get(k)?.[0] ?? v]))
+            : value;
+        return { ...input, body: { mediaType, value: pooled } };
       }
     }
     return input;
@@ -416,18 +439,24 @@ class Run {
       seed: (this.options.seed ^ hash(operation.operationId)) | 0,
     });
     let linkRuns = 0;
-    for (const [index, input] of [base, ...generated].entries()) {
-      const name = index === 0 ? 'example' : `generated #${index} (seed ${this.options.seed})`;
+    const validCase = async (input: Input, name: string): Promise<void> => {
       const request = wire(input);
       const res = await this.exchange(report, operation, name, request, expectation);
       await this.followUp(report, operation, request, res, actor);
-      if (
-        res.status >= 200 &&
-        res.status < 300 &&
-        linkRuns < 2 &&
-        (await this.followLinks(report, operation, input, res, actor))
-      )
+      if (res.status >= 200 && res.status < 300 && linkRuns < 2) {
         linkRuns += 1;
+        await this.followLinks(operation, input, res, actor);
+      }
+    };
+    await validCase(base, 'example');
+    // A few at a time: the server's pipeline overlaps with the runner's, and races between cases are fair game.
+    const width = this.options.concurrency ?? 4;
+    for (let start = 0; start < generated.length; start += width) {
+      await Promise.all(
+        generated
+          .slice(start, start + width)
+          .map((input, i) => validCase(input, `generated #${start + i + 1} (seed ${this.options.seed})`)),
+      );
     }
     for (const negative of negativesFor(contract, operation, base, this.options.bodyLimit)) {
       let request: WireRequest;
@@ -548,7 +577,6 @@ class Run {
 
   /** Follows the OpenAPI `links` of a successful response: reads and changes first, deletes last. */
   private async followLinks(
-    report: OperationReport,
     operation: OperationSpec,
     input: Input,
     res: WireResponse,
@@ -583,6 +611,7 @@ class Run {
       .sort((a, b) => Number(a.target?.method === 'delete') - Number(b.target?.method === 'delete'));
     for (const { name, link, target } of steps) {
       if (target === undefined) {
+        const report = this.entry(operation);
         report.cases += 1;
         report.failures += 1;
         const failure = {
@@ -638,15 +667,16 @@ class Run {
       // A step without a body must simply work; one with a generated body may meet a declared business rule (409, 422).
       const expectation: Expectation =
         finalInput.body === undefined ? { kind: 'success' } : { kind: 'valid', withCredentials: true };
+      const stepReport = this.entry(target);
       const stepRes = await this.exchange(
-        report,
-        operation,
-        `link ${name} → ${target.operationId} ${fillPath(target.path, finalInput.path)}`,
+        stepReport,
+        target,
+        `link ${name} from ${operation.operationId} → ${target.operationId} ${fillPath(target.path, finalInput.path)}`,
         request,
         expectation,
         target,
       );
-      await this.followUp(report, target, request, stepRes, actor);
+      await this.followUp(stepReport, target, request, stepRes, actor);
     }
     return true;
   }
@@ -660,6 +690,7 @@ class Run {
       path,
       cases: 0,
       failures: 0,
+      ms: 0,
       statuses: {},
     };
     this.report.operations.push(report);
