@@ -17,7 +17,11 @@ export interface Negative {
   /** A changed input, serialised as usual... */
   readonly input?: Input;
   /** ...or raw bytes with a Content-Type of our choosing. */
-  readonly raw?: { readonly contentType: string | undefined; readonly body: Buffer | undefined };
+  readonly raw?: {
+    readonly contentType: string | undefined;
+    readonly body: Buffer | undefined;
+    readonly headers?: Readonly<Record<string, string>>;
+  };
   /** Statuses expected instead of "any declared 4xx". */
   readonly statuses?: readonly number[];
 }
@@ -126,6 +130,15 @@ function bodyNegatives(contract: Contract, operation: OperationSpec, base: Input
       ...(operation.responses.has(400) ? { statuses: [400] } : {}),
     });
   }
+  out.push({
+    name: 'corrupt gzip Content-Encoding',
+    raw: {
+      contentType: accepted[0],
+      body: Buffer.from('not gzip at all'),
+      headers: { 'content-encoding': 'gzip' },
+    },
+    ...(operation.responses.has(400) ? { statuses: [400] } : {}),
+  });
   if (declared.required) out.push({ name: 'body missing', raw: { contentType: undefined, body: undefined } });
   return out;
 }

@@ -464,6 +464,7 @@ class Run {
         const plain = wire({ path: base.path, query: base.query, header: base.header });
         const headers: Record<string, string> = { ...plain.headers };
         if (negative.raw.contentType !== undefined) headers['content-type'] = negative.raw.contentType;
+        Object.assign(headers, negative.raw.headers);
         request = {
           ...plain,
           headers,

@@ -59,6 +59,7 @@ export function requestContext(log: Logger): RequestHandler {
           path,
           operationId: state.operationId,
           status: res.statusCode,
+          contentType: res.getHeader('content-type'),
           durationMs: Number(process.hrtime.bigint() - start) / 1e6,
           aborted: !res.writableFinished,
         },
