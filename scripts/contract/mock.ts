@@ -73,7 +73,7 @@ function headerExample(
     schema['example'] ??
     schema['const'] ??
     (Array.isArray(schema['enum']) ? schema['enum'][0] : undefined);
-  return value === undefined ? undefined : String(value);
+  return value === undefined ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 function send(
