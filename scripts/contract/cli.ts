@@ -86,6 +86,10 @@ if (!values['no-journeys']) {
     reportsDir: values.reports,
     inputs,
     log,
+  }).catch((error: unknown) => {
+    // Setting up the run's accounts failed: nothing was tested, so say why and fail.
+    console.error(`contract run could not start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
   });
 }
 if (!values['journeys-only']) {
@@ -101,6 +105,10 @@ if (!values['journeys-only']) {
     concurrency: Number(values.concurrency),
     only: values.only?.split(',').map((s) => s.trim()),
     log,
+  }).catch((error: unknown) => {
+    // Setting up the run's accounts failed: nothing was tested, so say why and fail.
+    console.error(`contract run could not start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
   });
 }
 console.log(formatTable(report, journeys));

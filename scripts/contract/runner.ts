@@ -663,11 +663,20 @@ class Run {
           ? stepInput.body
           : { mediaType: stepInput.body.mediaType, value: evaluate(link['requestBody']) };
       const finalInput: Input = { ...stepInput, body: linkBody };
-      const creds = this.credentials(target, actorFor(this.actors, target) ?? actor);
+      const stepActor = actorFor(this.actors, target) ?? actor;
+      const creds = this.credentials(target, stepActor);
       const request = toWire(contract, target, finalInput, creds?.headers ?? {}, creds?.query ?? {});
+      const roleAllowed =
+        target.roles === undefined ||
+        (stepActor?.role !== undefined && target.roles.includes(stepActor.role));
+      // Without an admin, someone else's resource may rightly be hidden (x-owner-param: 404).
+      const mayBeHidden = stepActor?.name !== 'admin' && target.raw['x-owner-param'] !== undefined;
       // A step without a body must simply work; one with a generated body may meet a declared business rule (409, 422).
-      const expectation: Expectation =
-        finalInput.body === undefined ? { kind: 'success' } : { kind: 'valid', withCredentials: true };
+      const expectation: Expectation = !roleAllowed
+        ? { kind: 'status', statuses: [403] }
+        : finalInput.body === undefined && !mayBeHidden
+          ? { kind: 'success' }
+          : { kind: 'valid', withCredentials: true };
       const stepReport = this.entry(target);
       const stepRes = await this.exchange(
         stepReport,
