@@ -58,6 +58,25 @@ function queryString(values: Record<string, unknown>): string {
   return text === '' ? '' : `?${text}`;
 }
 
+/** Real bytes for file types a server may sniff (file-type), so an upload of a declared image is one. */
+const SAMPLE_FILES: Readonly<Record<string, { extension: string; bytes: Buffer }>> = {
+  'image/png': {
+    extension: 'png',
+    bytes: Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+      'base64',
+    ),
+  },
+  'image/gif': {
+    extension: 'gif',
+    bytes: Buffer.from('R0lGODlhAQABAAAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64'),
+  },
+  'application/pdf': {
+    extension: 'pdf',
+    bytes: Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n'),
+  },
+};
+
 /** Whether a (flattened) schema describes file bytes rather than a text field. */
 function isFile(contract: Contract, value: unknown): boolean {
   const schema = flatten(contract, value);
@@ -97,9 +116,10 @@ function multipart(
     for (const item of items) {
       if (fileLike) {
         fileIndex += 1;
+        const sample = SAMPLE_FILES[contentType];
         part(
-          `Content-Disposition: form-data; name="${name}"; filename="contract-${fileIndex}.txt"\r\nContent-Type: ${contentType}`,
-          Buffer.from(typeof item === 'string' ? item : JSON.stringify(item)),
+          `Content-Disposition: form-data; name="${name}"; filename="contract-${fileIndex}.${sample?.extension ?? 'txt'}"\r\nContent-Type: ${contentType}`,
+          sample?.bytes ?? Buffer.from(typeof item === 'string' ? item : JSON.stringify(item)),
         );
       } else {
         part(`Content-Disposition: form-data; name="${name}"`, Buffer.from(scalar(item)));
