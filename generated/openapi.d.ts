@@ -160,7 +160,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read your own account */
+        /**
+         * Read your own account
+         * @description The account the bearer token belongs to.
+         */
         get: operations["getCurrentUser"];
         put?: never;
         post?: never;
@@ -243,7 +246,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Read an item */
+        /**
+         * Read an item
+         * @description Anyone may read any item of the catalogue.
+         */
         get: operations["getItem"];
         put?: never;
         post?: never;
@@ -1637,11 +1643,12 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The caller already has the most WebSocket connections allowed per user on this server. */
+        /** @description The caller already has the most WebSocket connections allowed per user on this server; close one, or try again later. */
         TooManyConnections: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {

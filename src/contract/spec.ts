@@ -262,3 +262,17 @@ export function indexDocument(document: OpenApiDocument): Spec {
 export function loadSpec(file: string = DEFAULT_SPEC_FILE): Spec {
   return indexDocument(JSON.parse(readFileSync(file, 'utf8')) as OpenApiDocument);
 }
+
+/**
+ * The declared media type (or range: `image/*`, `*\/*`) that covers a concrete
+ * one, e.g. `image/png` is covered by a declared `*\/*`.
+ */
+export function coveringMediaType(
+  declared: { has(mediaType: string): boolean },
+  mediaType: string,
+): string | undefined {
+  if (declared.has(mediaType)) return mediaType;
+  const range = `${mediaType.split('/', 1)[0] ?? ''}/*`;
+  if (declared.has(range)) return range;
+  return declared.has('*/*') ? '*/*' : undefined;
+}

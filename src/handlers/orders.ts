@@ -62,6 +62,25 @@ const created = (order: Order, replayed: boolean): Reply<'createOrder'> => ({
   body: order,
 });
 
+/**
+ * Valid prices and quantities can still add up to more than numeric(14,2)
+ * holds (SQLSTATE 22003): that is the client's input, so a 422, not a 500
+ * (found by the contract fuzzer).
+ */
+function tooLarge(error: unknown): never {
+  if ((error as { code?: unknown }).code === '22003') {
+    throw validationError([
+      {
+        in: 'body',
+        path: '/items',
+        message: 'the total is larger than an order can hold',
+        keyword: 'maximum',
+      },
+    ]);
+  }
+  throw error;
+}
+
 export async function createOrder(input: Input<'createOrder'>, deps: Deps): Promise<Reply<'createOrder'>> {
   const buyer = caller(input.principal).id;
   const key = input.header['Idempotency-Key'];
@@ -99,11 +118,13 @@ export async function createOrder(input: Input<'createOrder'>, deps: Deps): Prom
       );
     }
     const order = orderToApi(
-      await orders.insertOrder(trx, {
-        userId: buyer,
-        shippingAddress: input.body.shipping_address,
-        lines: input.body.items.map((line) => ({ itemId: line.item_id, quantity: line.quantity })),
-      }),
+      await orders
+        .insertOrder(trx, {
+          userId: buyer,
+          shippingAddress: input.body.shipping_address,
+          lines: input.body.items.map((line) => ({ itemId: line.item_id, quantity: line.quantity })),
+        })
+        .catch(tooLarge),
     );
     if (key !== undefined) await storeResponse(trx, buyer, key, 201, order);
     // Only here, never on a replay above: one order, one entry.

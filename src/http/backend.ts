@@ -14,8 +14,9 @@ import type { Logger } from 'pino';
 import type { ResponseValidation } from '../config.js';
 import type { Deps } from '../deps.js';
 import { ApiError, validationError } from '../contract/errors.js';
-import type { FieldError } from '../contract/errors.js';
+import type { ErrorLocation, FieldError } from '../contract/errors.js';
 import type { RouteMatch } from '../contract/routes.js';
+import { coveringMediaType, escapePointer } from '../contract/spec.js';
 import type { OperationSpec, Spec } from '../contract/spec.js';
 import type { BinaryBody, Principal, SecurityHandlers } from '../contract/types.js';
 import { coerceParameter, toFieldErrors } from '../contract/validation.js';
@@ -58,14 +59,6 @@ export function isBinaryBody(value: unknown): value is BinaryBody {
     (value as { binary?: unknown }).binary === true &&
     typeof (value as { open?: unknown }).open === 'function'
   );
-}
-
-/** The declared media type (or range: `image/*`, `*\/*`) that covers a concrete one. */
-function coveringType(declared: ReadonlyMap<string, unknown>, mediaType: string): string | undefined {
-  if (declared.has(mediaType)) return mediaType;
-  const range = `${mediaType.split('/', 1)[0] ?? ''}/*`;
-  if (declared.has(range)) return range;
-  return declared.has('*/*') ? '*/*' : undefined;
 }
 
 /** A reply on its way out, with the media type it will be written as. */
@@ -186,6 +179,26 @@ function readParameters(
   return { values, errors };
 }
 
+/**
+ * PostgreSQL text cannot hold U+0000, so a string carrying one would fail in
+ * SQL as a 500; it is refused with the other violations instead (found by the
+ * contract fuzzer).
+ */
+function nulCharacters(location: ErrorLocation, value: unknown, path = ''): FieldError[] {
+  if (typeof value === 'string') {
+    return value.includes('\u0000')
+      ? [{ in: location, path, message: 'must not contain the NUL character (U+0000)', keyword: 'nul' }]
+      : [];
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => nulCharacters(location, v, `${path}/${i}`));
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([k, v]) =>
+      nulCharacters(location, v, `${path}/${escapePointer(k)}`),
+    );
+  }
+  return [];
+}
+
 /** The first alternative of the operation's security whose schemes all passed gives the caller. */
 function principalOf(context: Context): Principal | undefined {
   for (const requirement of context.operation.security ?? []) {
@@ -293,6 +306,10 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         const validate = validation.operation(operation.operationId).bodies.get(body.mediaType);
         if (validate !== undefined && !validate(body.validationValue ?? body.value))
           errors.push(...toFieldErrors('body', validate.errors));
+        errors.push(...nulCharacters('body', body.value));
+      }
+      for (const location of ['path', 'query', 'header', 'cookie'] as const) {
+        errors.push(...nulCharacters(location, values[location]));
       }
       if (errors.length > 0) {
         await exchange.release?.();
@@ -349,12 +366,12 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       problems.push(`status ${reply.status} is not declared`);
     } else if (reply.body === undefined) {
       if (types.length > 0) problems.push(`status ${reply.status} must have a body`);
-    } else if (mediaType === undefined || coveringType(declared, mediaType) === undefined) {
+    } else if (mediaType === undefined || coveringMediaType(declared, mediaType) === undefined) {
       problems.push(`media type ${String(mediaType)} is not declared for status ${reply.status}`);
     } else if (isBinaryBody(reply.body)) {
       if (isJson(mediaType)) problems.push(`a ${mediaType} body must be a JSON value, not a byte stream`);
     } else {
-      const validate = declared.get(coveringType(declared, mediaType) ?? mediaType);
+      const validate = declared.get(coveringMediaType(declared, mediaType) ?? mediaType);
       if (validate !== undefined && !validate(reply.body)) {
         problems.push(...toFieldErrors('body', validate.errors).map((e) => `${e.path || '/'} ${e.message}`));
       }

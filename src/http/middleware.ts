@@ -67,6 +67,7 @@ export function requestContext(log: Logger, metrics: Metrics, draining: () => bo
           path,
           operationId: state.operationId,
           status: res.statusCode,
+          contentType: res.getHeader('content-type'),
           durationMs,
           aborted: !res.writableFinished,
         },

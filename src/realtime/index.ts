@@ -421,13 +421,26 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     const instance = (req.url ?? '/').split('?')[0] ?? '/';
     // A client that goes away while we check must not crash the process.
     socket.on('error', () => socket.destroy());
+    // One request log line and metric per upgrade, as for any HTTP request (the HTTP layer never sees it).
+    const match = routes.match('GET', instance);
+    const operationId = match.kind === 'operation' ? match.operation.operationId : undefined;
+    const logAnswer = (status: number, contentType: string | undefined): void => {
+      const durationMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
+      deps.metrics.observeRequest(operationId, 'GET', status, durationMs / 1000);
+      log.info(
+        { reqId: requestId, method: 'GET', path: instance, operationId, status, contentType, durationMs },
+        'request',
+      );
+    };
     let request: UpgradeRequest;
     try {
       if (closing !== undefined) throw new ApiError(503, 'The server is shutting down; connect again.');
       request = await checkUpgrade(req, routes, validation, deps, requestId);
       const open = perUser.get(request.userId) ?? 0;
       if (open >= limits.maxConnectionsPerUser) {
-        throw new ApiError(429, `You already have ${open} WebSocket connections open.`);
+        throw new ApiError(429, `You already have ${open} WebSocket connections open.`, {
+          headers: { 'Retry-After': '30' },
+        });
       }
       if (closing !== undefined) throw new ApiError(503, 'The server is shutting down; connect again.');
     } catch (error) {
@@ -437,6 +450,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
           : new ApiError(500, 'An unexpected error occurred.', { cause: error });
       if (refusal.status >= 500) log.error({ err: error, requestId }, 'realtime: upgrade failed');
       refuseUpgrade(socket, refusal, instance, requestId, startedAt);
+      logAnswer(refusal.status, 'application/problem+json');
       return;
     }
     if (socket.destroyed) return;
@@ -448,6 +462,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     });
     wss.handleUpgrade(req, socket, head, (ws) => {
       accepted = true;
+      logAnswer(101, undefined);
       onConnection(ws, request);
     });
   };

@@ -148,6 +148,7 @@ describe('realtime', () => {
           headers: bearer(tokenFor(capped, user.id)),
         });
         expect(refused.status).to.equal(429);
+        expect(refused.headers['retry-after']).to.match(/^\d+$/);
         await connect('/ws/3', other.id, capped);
       } finally {
         await Promise.all(sockets.map((s) => s.close()));

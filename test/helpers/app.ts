@@ -12,6 +12,7 @@ import { createDatabase, MEMORY_DATA_DIR } from '../../src/db/database.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import type { Database } from '../../src/db/schema.js';
+import { recordLogLine } from '../contract/coverage.js';
 
 let shared: Promise<DatabaseHandle> | undefined;
 
@@ -74,10 +75,14 @@ export async function startApp(
   options: BuildOptions = {},
 ): Promise<TestApp> {
   const logs: LogLine[] = [];
+  // Contract coverage counts only the real contract served by the real handlers.
+  const covered = options.spec === undefined && options.handlers === undefined;
   const logDestination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
+      const first = logs.length;
       for (const line of chunk.toString('utf8').split('\n'))
         if (line !== '') logs.push(JSON.parse(line) as LogLine);
+      if (covered) for (const line of logs.slice(first)) recordLogLine(line);
       callback();
     },
   });

@@ -7,15 +7,15 @@ import type { Migration } from 'kysely';
 import * as users from './2026_11_28_0001_users.js';
 import * as loginFailures from './2026_11_28_0002_login_failures.js';
 import * as itemsOrders from './2026_11_28_0003_items_orders.js';
+import * as files from './2026_11_28_0004_files.js';
 import * as chat from './2026_11_28_0005_chat.js';
 import * as jobs from './2026_11_28_0006_jobs.js';
-import * as files from './2026_11_28_0004_files.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '2026_11_28_0001_users': users,
   '2026_11_28_0002_login_failures': loginFailures,
   '2026_11_28_0003_items_orders': itemsOrders,
+  '2026_11_28_0004_files': files,
   '2026_11_28_0005_chat': chat,
   '2026_11_28_0006_jobs': jobs,
-  '2026_11_28_0004_files': files,
 };
