@@ -78,6 +78,8 @@ export interface Config {
     readonly messageBurst: number;
     /** Open WebSocket connections per user on one server process. */
     readonly maxConnectionsPerUser: number;
+    /** Chat messages said within this window are stored by one INSERT and sent in one write per member. */
+    readonly batchWindowMs: number;
   };
   /** Background jobs (src/jobs): the durable queue's workers in this process. */
   readonly jobs: {
@@ -313,6 +315,7 @@ export function loadConfig(env: Env): Config {
       messagesPerSecond: int(env, 'WS_MESSAGES_PER_SECOND', 10, 1, 100_000),
       messageBurst: int(env, 'WS_MESSAGE_BURST', 20, 1, 100_000),
       maxConnectionsPerUser: int(env, 'WS_MAX_CONNECTIONS_PER_USER', 10, 1, 100_000),
+      batchWindowMs: int(env, 'WS_BATCH_WINDOW_MS', 10, 0, 1000),
     },
     jobs: {
       enabled: bool(env, 'JOBS_ENABLED', true),

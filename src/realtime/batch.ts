@@ -1,6 +1,7 @@
 /**
- * Collects work items for one event-loop turn and runs them as one batch
- * (e.g. one multi-row INSERT for every chat message said in that turn).
+ * Collects work items for one event-loop turn, or for `windowMs` when given,
+ * and runs them as one batch (e.g. one multi-row INSERT for every chat message
+ * said meanwhile, then one socket write per room member for all of them).
  */
 export interface Batcher<T, R> {
   add(item: T): Promise<R>;
@@ -15,13 +16,20 @@ interface Pending<T, R> {
 }
 
 /** `run` must return one result per item, in order. */
-export function createBatcher<T, R>(run: (items: T[]) => Promise<R[]>, maxBatch = 500): Batcher<T, R> {
+export function createBatcher<T, R>(
+  run: (items: T[]) => Promise<R[]>,
+  maxBatch = 500,
+  windowMs = 0,
+): Batcher<T, R> {
   let queue: Pending<T, R>[] = [];
   let scheduled = false;
+  let timer: NodeJS.Timeout | undefined;
   const inFlight = new Set<Promise<void>>();
 
   const flush = (): void => {
     scheduled = false;
+    clearTimeout(timer);
+    timer = undefined;
     while (queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(maxBatch);
@@ -48,7 +56,8 @@ export function createBatcher<T, R>(run: (items: T[]) => Promise<R[]>, maxBatch 
         queue.push({ item, resolve, reject });
         if (!scheduled) {
           scheduled = true;
-          setImmediate(flush);
+          if (windowMs > 0) timer = setTimeout(flush, windowMs);
+          else setImmediate(flush);
         }
       });
     },

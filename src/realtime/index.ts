@@ -191,17 +191,21 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
 
   // ------------------------------------------------------------ chat rooms
 
-  // Messages said in one turn: one INSERT, then one write per member for all of them.
-  const store = createBatcher<NewChatMessage, ChatMessageRow>(async (items) => {
-    const rows = await insertMessages(deps.db, items);
-    try {
-      deliverMessages(rows, true);
-    } catch (err) {
-      log.error({ err }, 'realtime: delivering chat messages failed');
-    }
-    for (const row of rows) publish({ kind: 'chat', origin: bus.origin, room: row.room, id: row.id });
-    return rows;
-  });
+  // Messages said within one batch window: one INSERT, then one write per member for all of them.
+  const store = createBatcher<NewChatMessage, ChatMessageRow>(
+    async (items) => {
+      const rows = await insertMessages(deps.db, items);
+      try {
+        deliverMessages(rows, true);
+      } catch (err) {
+        log.error({ err }, 'realtime: delivering chat messages failed');
+      }
+      for (const row of rows) publish({ kind: 'chat', origin: bus.origin, room: row.room, id: row.id });
+      return rows;
+    },
+    500,
+    limits.batchWindowMs,
+  );
 
   const remember = (id: number): boolean => {
     if (recentIds.has(id)) return false;
