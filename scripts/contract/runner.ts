@@ -361,8 +361,14 @@ class Run {
     const group = (location: 'path' | 'query' | 'header'): fc.Arbitrary<Record<string, unknown>> => {
       const members = operation.parameters.filter((p) => p.in === location);
       const model: Record<string, fc.Arbitrary<unknown>> = {};
-      for (const p of members)
-        model[p.name] = arbitraryFor(options, this.options.contract.at(p.schemaPointer), p.name);
+      for (const p of members) {
+        const arbitrary = arbitraryFor(options, this.options.contract.at(p.schemaPointer), p.name);
+        // A header value travels as visible ASCII (RFC 9110 field-value; fetch refuses more).
+        model[p.name] =
+          location === 'header'
+            ? arbitrary.map((v) => (typeof v === 'string' ? v.replace(/[^\x20-\x7e]/g, '') : v))
+            : arbitrary;
+      }
       return fc.record(model, { requiredKeys: members.filter((p) => p.required).map((p) => p.name) });
     };
     const [mediaType, media] = [...(operation.requestBody?.content.entries() ?? [])][0] ?? [];
