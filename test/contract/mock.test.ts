@@ -51,7 +51,8 @@ describe('mock mode (npm run mock)', () => {
       if (example === undefined) continue;
       if (mediaType !== undefined && /json/.test(mediaType))
         expect(JSON.parse(res.body.toString('utf8')), op.operationId).to.deep.equal(example);
-      else expect(res.body.toString('utf8'), op.operationId).to.equal(String(example));
+      else if (typeof example === 'string')
+        expect(res.body.toString('utf8'), op.operationId).to.equal(example);
     }
   });
 
