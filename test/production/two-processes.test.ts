@@ -1,8 +1,11 @@
 /**
  * Two server processes on one PostgreSQL database behave as one service:
  * an account made on A logs in on B, a token from A works on B, an order
- * placed on A with an Idempotency-Key and retried on B is one order, and
- * failed logins counted on A lock the account on B.
+ * placed on A with an Idempotency-Key and retried on B is one order, a file
+ * uploaded through A downloads and deletes through B, and failed logins
+ * counted on A lock the account on B. (Chat across processes:
+ * test/api/realtime-processes.test.ts; jobs claimed by any process:
+ * test/api/jobs.test.ts.)
  */
 import { expect } from 'chai';
 import { spawnServer } from '../helpers/process.js';
@@ -19,7 +22,8 @@ describe('two server processes on one database', function () {
       this.skip(); // more than one process needs PostgreSQL
       return;
     }
-    const env = { DATABASE_URL: databaseUrl, LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' };
+    // Files in the database driver: the storage every process and instance can reach.
+    const env = { DATABASE_URL: databaseUrl, LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', FILE_STORAGE: 'database' };
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
     await Promise.all([a.waitFor('/health/ready', 60_000), b.waitFor('/health/ready', 60_000)]);
   });
@@ -79,6 +83,32 @@ describe('two server processes on one database', function () {
     expect(((await retried.json()) as { id: number }).id).to.equal(placed.id);
     const mine = await fetch(`${b.url}/orders`, { headers: { Authorization: `Bearer ${token}` } });
     expect(((await mine.json()) as { total: number }).total, 'one order, not two').to.equal(1);
+
+    // A file uploaded through A downloads through B, byte for byte, and B deletes it for both.
+    const form = new FormData();
+    form.append('file', new Blob(['bytes shared by every process'], { type: 'text/plain' }), 'shared.txt');
+    const uploaded = await fetch(`${a.url}/upload`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+      body: form,
+    });
+    expect(uploaded.status).to.equal(201);
+    const { id: fileId } = (await uploaded.json()) as { id: number };
+    const downloaded = await fetch(`${b.url}/download/${fileId}`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(downloaded.status).to.equal(200);
+    expect(await downloaded.text()).to.equal('bytes shared by every process');
+    const deleted = await fetch(`${b.url}/files/${fileId}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(deleted.status).to.equal(204);
+    const gone = await fetch(`${a.url}/download/${fileId}`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(gone.status).to.equal(404);
+    await gone.arrayBuffer();
 
     // Three failures spread over both processes lock the account on either.
     for (const server of [a, b, a]) {
