@@ -1355,11 +1355,6 @@ export interface components {
             /** @description The results, in the order of `urls`. */
             results: components["schemas"]["FetchResult"][];
         };
-        /**
-         * @description The file's bytes, exactly as uploaded.
-         * @example Hello, world!
-         */
-        FileBytes: string;
         /** @description The form of `uploadFile`: one file and an optional description. */
         FileUpload: {
             /**
@@ -2837,7 +2832,7 @@ export interface operations {
                 };
                 content: {
                     /** @example Hello, world! */
-                    "*/*": components["schemas"]["FileBytes"];
+                    "*/*": unknown;
                 };
             };
             /** @description The requested byte range. */
@@ -2856,7 +2851,7 @@ export interface operations {
                 };
                 content: {
                     /** @example Hello */
-                    "*/*": components["schemas"]["FileBytes"];
+                    "*/*": unknown;
                 };
             };
             /** @description The client's copy (`If-None-Match`) is current; no body. */
