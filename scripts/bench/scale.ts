@@ -6,9 +6,9 @@
  *          rounds interleaved, median ratio. Target ≥ 1.5× on 2 cores; note that
  *          the load generator and PostgreSQL share those cores.
  *   soak:  one process at 50 % of the maximum measured just before, for
- *          BENCH_SOAK_SECONDS (600), RSS sampled every 10 s; the verdict is
- *          on the trend (least-squares slope over the last two thirds, after
- *          warm-up) rather than on a single sample.
+ *          BENCH_SOAK_SECONDS (600), RSS sampled every 10 s; the verdict compares
+ *          the RSS floor (lowest sample) of the middle and last thirds: a leak
+ *          raises the floor, a GC sawtooth spike does not.
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -198,13 +198,17 @@ export async function scaleSections(settings: ScaleSettings): Promise<ScaleResul
   }
   const from = Math.floor(samples.length / 3);
   const trend = slope(times.slice(from), samples.slice(from));
-  const growth = (samples.at(-1) ?? 0) - (samples[from] ?? 0);
-  // "No upward trend": under 1 MiB per 10 minutes after warm-up counts as flat.
-  const flat = trend * 10 < 1;
+  // RSS is a GC sawtooth: compare the floors (lowest sample) of the middle and last thirds,
+  // which a leak raises and a spike does not. Flat: under 2 MiB between them.
+  const to = Math.floor((2 * samples.length) / 3);
+  const floorMiddle = Math.min(...samples.slice(from, to));
+  const floorLast = Math.min(...samples.slice(to));
+  const flat = floorLast - floorMiddle < 2;
   console.log(
-    `RSS: ${samples[0]?.toFixed(1)} MiB at start, ${samples[from]?.toFixed(1)} after warm-up, ` +
-      `${samples.at(-1)?.toFixed(1)} at the end (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MiB); ` +
-      `slope after warm-up ${trend.toFixed(3)} MiB/min ${verdict(flat)}; ${pct(bad / Math.max(1, rate * settings.soakSeconds))} bad`,
+    `RSS: ${samples[0]?.toFixed(1)} MiB at start, ${samples.at(-1)?.toFixed(1)} at the end; floor of the middle ` +
+      `third ${floorMiddle.toFixed(1)}, of the last third ${floorLast.toFixed(1)} MiB ${verdict(flat)}; ` +
+      `least-squares slope after warm-up ${trend.toFixed(3)} MiB/min (sawtooth-sensitive); ` +
+      `${pct(bad / Math.max(1, rate * settings.soakSeconds))} bad`,
   );
   return { one, two, ratio, soak: { samples, slopeMiBPerMin: trend, rate, bad } };
 }

@@ -3,8 +3,6 @@
  * is created and before any worker ran the welcome email; a new server on the
  * same database sends it, exactly once, to an in-test SMTP server.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,45 +11,17 @@ import { expect } from 'chai';
 import { countJobs } from '../../src/db/repos/jobs.repo.js';
 import { resetDatabase, sharedDatabase } from '../helpers/app.js';
 import { waitFor } from '../helpers/jobs.js';
+import { spawnServer } from '../helpers/process.js';
+import type { ServerProcess } from '../helpers/process.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 import type { SmtpSink } from '../helpers/smtp-sink.js';
 import { PASSWORD } from '../helpers/users.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
-
-interface Server {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly output: () => string;
-}
-
-async function startServer(env: Record<string, string>): Promise<Server> {
-  let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: root,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  let url = '';
-  await waitFor(
-    'the server to be ready',
-    () => {
-      url = /"address":"(http:\/\/[^"]+)"/.exec(output)?.[1] ?? '';
-      if (child.exitCode !== null) throw new Error(`server exited:\n${output}`);
-      return url !== '' && output.includes('database ready');
-    },
-    50_000,
-  );
-  return { child, url, output: () => output };
+/** The real server as a child process, once its database is open and migrated. */
+async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+  const server = await spawnServer(env);
+  await server.waitFor('/health/ready', 50_000);
+  return server;
 }
 
 describe('jobs survive a crash (process kill and restart)', function () {
@@ -60,7 +30,7 @@ describe('jobs survive a crash (process kill and restart)', function () {
   let sink: SmtpSink;
   let dataDir: string | undefined;
   let env: Record<string, string>;
-  const children: ChildProcess[] = [];
+  const children: ServerProcess['child'][] = [];
 
   before(async () => {
     sink = await startSmtpSink();

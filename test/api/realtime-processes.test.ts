@@ -8,8 +8,8 @@ import { sql } from 'kysely';
 import { createTokenService } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
 import { resetDatabase, sharedDatabase } from '../helpers/app.js';
-import { startServerProcess } from '../helpers/server-process.js';
-import type { ServerProcess } from '../helpers/server-process.js';
+import { spawnServer } from '../helpers/process.js';
+import type { ServerProcess } from '../helpers/process.js';
 import { bearer, seedUser } from '../helpers/users.js';
 import { openSocket, wsUrl } from '../helpers/ws.js';
 import type { TestSocket } from '../helpers/ws.js';
@@ -41,7 +41,8 @@ describe('realtime across two server processes (PostgreSQL only; skipped on the 
     // `truncate ... restart identity` would hand out the same ids again.
     await resetDatabase();
     const env = { DATABASE_URL: databaseUrl, JWT_SECRET: SECRET, DB_POOL_MAX: '4' };
-    [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+    [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
+    await Promise.all([a.waitFor(), b.waitFor()]);
   });
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);

@@ -36,6 +36,10 @@ export interface ServerProcess {
   waitFor(pathname?: string, timeoutMs?: number): Promise<void>;
   /** What the process wrote to stderr so far. */
   stderr(): string;
+  /** Everything it wrote, stdout and stderr, as text (for assertion messages). */
+  output(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
+  stop(graceMs?: number): Promise<void>;
   /** Sends a signal; `kill('SIGKILL')` for a crash. */
   kill(signal?: NodeJS.Signals): void;
 }
@@ -75,8 +79,13 @@ export async function spawnServer(env: Record<string, string> = {}): Promise<Ser
     }
   });
   let stderr = '';
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
+    output += chunk.toString('utf8');
   });
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
@@ -107,6 +116,14 @@ export async function spawnServer(env: Record<string, string> = {}): Promise<Ser
       throw new Error(`${pathname} did not answer 200 within ${timeoutMs} ms:\n${stderr}`);
     },
     stderr: () => stderr,
+    output: () => output,
+    async stop(graceMs = 5000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
     kill(signal = 'SIGTERM') {
       child.kill(signal);
     },
