@@ -9,6 +9,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { indexDocument } from '../../src/contract/spec.js';
+import { addExactMultipleOf } from '../../src/contract/validation.js';
 import type { OpenApiDocument, OperationSpec, Spec } from '../../src/contract/spec.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
@@ -60,34 +61,6 @@ function rebase(schema: unknown): unknown {
   return copy;
 }
 
-/** A number's decimal digits scaled by 10^places, exactly; undefined when it has more decimals than that. */
-function scaled(value: number, places: number): bigint | undefined {
-  const [mantissa = '0', exponent = '0'] = Math.abs(value).toString().toLowerCase().split('e');
-  const [whole = '0', fraction = ''] = mantissa.split('.');
-  const shift = places + Number(exponent) - fraction.length;
-  const digits = BigInt(whole + fraction);
-  if (shift >= 0) return digits * 10n ** BigInt(shift);
-  const divisor = 10n ** BigInt(-shift);
-  return digits % divisor === 0n ? digits / divisor : undefined;
-}
-
-/** `multipleOf` in decimal, as JSON numbers are written: float division says 1234567.89 is no multiple of 0.01. */
-function addDecimalMultipleOf(ajv: Ajv2020): void {
-  ajv.removeKeyword('multipleOf');
-  ajv.addKeyword({
-    keyword: 'multipleOf',
-    type: 'number',
-    schemaType: 'number',
-    error: { message: ({ schema }) => `must be multiple of ${String(schema)}` },
-    validate: (divisor: number, value: number) => {
-      const places = (divisor.toString().split('.')[1] ?? '').length;
-      const d = scaled(divisor, places);
-      const v = scaled(value, places);
-      return Number.isFinite(value) && d !== undefined && d !== 0n && v !== undefined && v % d === 0n;
-    },
-  });
-}
-
 /** Indexes a parsed document and prepares its validators. */
 export function contractOf(document: OpenApiDocument): Contract {
   const spec = indexDocument(document);
@@ -110,7 +83,8 @@ export function contractOf(document: OpenApiDocument): Contract {
   };
   // Independent of the server's Ajv: standard keywords, ajv-formats, and a float tolerance for multipleOf.
   const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: true });
-  addDecimalMultipleOf(ajv);
+  // The server's exact decimal multipleOf, so runner and server agree on money amounts.
+  addExactMultipleOf(ajv);
   addFormats(ajv);
   for (const format of ['int32', 'int64', 'float', 'double', 'password', 'binary', 'byte'])
     ajv.addFormat(format, true);

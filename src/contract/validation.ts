@@ -79,7 +79,7 @@ function scaled(value: number, places: number): bigint | undefined {
  * `multipleOf` with exact decimal arithmetic: Ajv's float division says 19.99
  * is not a multiple of 0.01. Money in the contract relies on this.
  */
-function addExactMultipleOf(ajv: Ajv2020): void {
+export function addExactMultipleOf(ajv: Ajv2020): void {
   ajv.removeKeyword('multipleOf');
   ajv.addKeyword({
     keyword: 'multipleOf',
