@@ -20,6 +20,7 @@ import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { AddressPolicy } from './address-policy.js';
+import type { components } from '../../generated/openapi.js';
 
 export interface FetchPolicy {
   readonly hostAllowed: (host: string) => boolean;
@@ -28,15 +29,8 @@ export interface FetchPolicy {
   readonly maxBytes: number;
 }
 
-/** One URL's outcome, shaped as the contract's FetchResult. */
-export interface FetchOutcome {
-  url: string;
-  ok: boolean;
-  status?: number;
-  data?: unknown;
-  error?: string;
-  elapsed_ms: number;
-}
+/** One URL's outcome: the contract's FetchResult, so the shape cannot drift from openapi.yaml. */
+export type FetchOutcome = components['schemas']['FetchResult'];
 
 /** A failure whose message is safe to show the caller. */
 class FetchFailure extends Error {}

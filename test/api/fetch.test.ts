@@ -7,15 +7,9 @@ import type { TestApp } from '../helpers/app.js';
 import { startServer } from '../helpers/http-servers.js';
 import type { CountingServer } from '../helpers/http-servers.js';
 import { bearer, postJson, seedUser, tokenFor, violations } from '../helpers/users.js';
+import type { components } from '../../generated/openapi.js';
 
-interface Result {
-  url: string;
-  ok: boolean;
-  status?: number;
-  data?: unknown;
-  error?: string;
-  elapsed_ms: number;
-}
+type Result = components['schemas']['FetchResult'];
 
 /** Loopback is refused unless allowed: these tests allow it explicitly, as an operator would. */
 const LOCAL = {

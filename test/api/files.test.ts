@@ -17,17 +17,9 @@ import type { TestApp } from '../helpers/app.js';
 import { PNG, multipart, postForm, rawUpload, textFile, windowsExecutable } from '../helpers/multipart.js';
 import type { Part } from '../helpers/multipart.js';
 import { bearer, seedUser, tokenFor } from '../helpers/users.js';
+import type { components } from '../../generated/openapi.js';
 
-interface StoredFile {
-  id: number;
-  owner_id: number;
-  filename: string;
-  content_type: string;
-  declared_content_type: string;
-  size: number;
-  sha256: string;
-  description: string | null;
-}
+type StoredFile = components['schemas']['StoredFile'];
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
