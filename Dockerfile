@@ -19,7 +19,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY generated ./generated
-RUN mkdir -p /data && chown node:node /data
+# /data/files exists in the image so that a named volume mounted there starts owned by node.
+RUN mkdir -p /data/files && chown -R node:node /data
 USER node
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
