@@ -10,7 +10,6 @@
 import { OpenAPIBackend, OpenAPIRouter } from 'openapi-backend';
 import type { Context, Document, Operation, ParsedRequest, Request as BackendRequest } from 'openapi-backend';
 import type { Request, Response } from 'express';
-import type { Logger } from 'pino';
 import type { ResponseValidation } from '../config.js';
 import type { Deps } from '../deps.js';
 import { ApiError, validationError } from '../contract/errors.js';
@@ -299,7 +298,11 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       const exchange = exchangeOf(args);
       const operation = operationOf(context);
       // Read only now that the caller is authorised: an anonymous client's body is never parsed.
-      const body = await bodies.read(exchange.req, exchange.res, operation);
+      // Most operations declare no body: no read, and no await for it.
+      const body =
+        operation.requestBody === undefined
+          ? undefined
+          : await bodies.read(exchange.req, exchange.res, operation);
       exchange.release = body?.release;
       const { values, errors } = readParameters(operation, validation, exchange);
       if (body !== undefined) {
@@ -309,7 +312,9 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         errors.push(...nulCharacters('body', body.value));
       }
       for (const location of ['path', 'query', 'header', 'cookie'] as const) {
-        errors.push(...nulCharacters(location, values[location]));
+        const given = values[location];
+        if (given !== undefined && Object.keys(given).length > 0)
+          errors.push(...nulCharacters(location, given));
       }
       if (errors.length > 0) {
         await exchange.release?.();
@@ -345,7 +350,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       const exchange = exchangeOf(args);
       try {
         const reply = await handler(exchange.input, deps);
-        return checkReply(operation, reply, exchange.state.log);
+        return checkReply(operation, reply, exchange.state);
       } finally {
         // Uploaded parts the handler did not keep (it failed, or answered an error) are removed.
         await exchange.release?.().catch((error: unknown) => {
@@ -356,7 +361,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   }
 
   /** Validates a handler's reply against the declared status, media type, headers and schema. */
-  function checkReply(operation: OperationSpec, reply: ReplyLike, log: Logger): OutgoingReply {
+  function checkReply(operation: OperationSpec, reply: ReplyLike, state: RequestState): OutgoingReply {
     const declared = validation.operation(operation.operationId).responses.get(reply.status);
     const types = declared === undefined ? [] : [...declared.keys()];
     const mediaType = reply.contentType ?? types[0];
@@ -390,7 +395,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     }
     if (problems.length === 0) return { ...reply, mediaType };
     deps.metrics.responseInvalid(operation.operationId);
-    log.error(
+    // state.log makes a child logger: only now, when there is something to say.
+    state.log.error(
       { operationId: operation.operationId, status: reply.status, problems },
       'response does not match the contract',
     );

@@ -103,17 +103,25 @@ function withinTimeout(
   ms: number,
   exchange: Exchange,
 ): Promise<OutgoingReply> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
       handled.then(
         () => exchange.state.log.warn({ ms }, 'a handler finished after its timeout; its reply was dropped'),
         () => undefined,
       );
       reject(new ApiError(503, 'The server took too long to answer this request.'));
     }, ms);
+    handled.then(
+      (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
   });
-  return Promise.race([handled, expired]).finally(() => clearTimeout(timer));
 }
 
 /** Builds the Express application for a contract and its handlers. */

@@ -53,10 +53,9 @@ export function requestContext(log: Logger, metrics: Metrics, draining: () => bo
       // client that keeps its connection busy would otherwise hold the drain open.
       if (draining()) this.setHeader('Connection', 'close');
     });
-    let logged = false;
-    const done = (): void => {
-      if (logged) return;
-      logged = true;
+    // 'close' comes once per response, after 'finish' or when the connection
+    // was cut first (then the line says aborted): one listener is enough.
+    res.once('close', () => {
       const path = req.originalUrl.split('?', 1)[0];
       const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
       metrics.observeRequest(state.operationId, req.method, res.statusCode, durationMs / 1000);
@@ -73,9 +72,7 @@ export function requestContext(log: Logger, metrics: Metrics, draining: () => bo
         },
         'request',
       );
-    };
-    res.once('finish', done);
-    res.once('close', done);
+    });
     next();
   };
 }
@@ -90,42 +87,99 @@ export function corsPolicy(origins: readonly string[]): RequestHandler | undefin
   });
 }
 
+/** What a header middleware did to a response: headers set, and headers removed. */
+interface HeaderEdits {
+  readonly set: readonly (readonly [string, string | readonly string[]])[];
+  readonly remove: readonly string[];
+}
+
+/**
+ * Runs a middleware whose headers depend on nothing in the request (helmet
+ * with static directives) once, against a recording stand-in for a response,
+ * and returns what it did. Replaying those edits costs a few setHeader calls
+ * instead of helmet's chain of a dozen middleware on every request. Throws if
+ * the middleware did anything else (read the request, failed, or did not call
+ * next at once), so a future option that needs the request is caught at start-up.
+ */
+function recordHeaderEdits(middleware: RequestHandler): HeaderEdits {
+  const set: [string, string | readonly string[]][] = [];
+  const remove: string[] = [];
+  const res = {
+    setHeader(name: string, value: string | readonly string[]) {
+      set.push([name, value]);
+      return res;
+    },
+    removeHeader(name: string) {
+      remove.push(name);
+    },
+  };
+  const req = new Proxy(
+    {},
+    {
+      get(_target, property) {
+        throw new Error(`the security headers read the request (${String(property)}): they cannot be cached`);
+      },
+    },
+  );
+  let calledNext = false;
+  void middleware(req as Request, res as unknown as Response, (error?: unknown) => {
+    if (error !== undefined)
+      throw error instanceof Error ? error : new Error('the security headers middleware failed');
+    calledNext = true;
+  });
+  if (!calledNext) throw new Error('the security headers middleware did not finish at once');
+  return { set, remove };
+}
+
+function replay(edits: HeaderEdits, res: Response): void {
+  for (const [name, value] of edits.set) res.setHeader(name, value);
+  for (const name of edits.remove) res.removeHeader(name);
+}
+
 /**
  * Security headers on every response (helmet's defaults: nosniff, frame and
  * referrer policies, HSTS, COOP/CORP, ...). API responses are data, never a
  * page, so their Content-Security-Policy forbids everything; the two docs pages
  * get a policy that allows their own scripts, styles and Redoc's blob worker.
+ * Helmet computes the headers once; each request replays them.
  */
 export function securityHeaders(): RequestHandler {
-  const api = helmet({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-    },
-    xFrameOptions: { action: 'deny' },
-  });
-  const docs = helmet({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        // Swagger UI and Redoc set inline styles; Redoc also draws with data: images and runs a blob: worker.
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        fontSrc: ["'self'", 'data:'],
-        workerSrc: ["'self'", 'blob:'],
-        connectSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'self'"],
-        frameAncestors: ["'none'"],
+  const api = recordHeaderEdits(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       },
-    },
-    xFrameOptions: { action: 'deny' },
-  });
+      xFrameOptions: { action: 'deny' },
+    }),
+  );
+  const docs = recordHeaderEdits(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          // Swagger UI and Redoc set inline styles; Redoc also draws with data: images and runs a blob: worker.
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'", 'data:'],
+          workerSrc: ["'self'", 'blob:'],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          frameAncestors: ["'none'"],
+        },
+      },
+      xFrameOptions: { action: 'deny' },
+    }),
+  );
   return (req, res, next) => {
-    const docsPage = req.path === '/docs' || req.path.startsWith('/docs/') || req.path.startsWith('/redoc');
-    (docsPage ? docs : api)(req, res, next);
+    const url = req.url;
+    const docsPage =
+      url === '/docs' || url.startsWith('/docs/') || url.startsWith('/docs?') || url.startsWith('/redoc');
+    replay(docsPage ? docs : api, res);
+    next();
   };
 }
 
