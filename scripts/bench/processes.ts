@@ -130,6 +130,8 @@ export interface ServerOptions {
   /** The child's environment; this process's by default. */
   readonly env?: Env;
   readonly timeoutMs?: number;
+  /** A command that runs node, e.g. ['valgrind', '--tool=callgrind']; node itself when empty. */
+  readonly launcher?: readonly string[];
 }
 
 /**
@@ -139,13 +141,11 @@ export interface ServerOptions {
 export function startServer(
   script: string,
   args: readonly string[] = [],
-  { nodeArgs = [], env = process.env, timeoutMs = 60_000 }: ServerOptions = {},
+  { nodeArgs = [], env = process.env, timeoutMs = 60_000, launcher = [] }: ServerOptions = {},
 ): Promise<ServerChild> {
-  const child = spawnTracked(
-    process.execPath,
-    ['--import', 'tsx', ...nodeArgs, path.resolve(ROOT, script), ...args],
-    { env, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const nodeCommand = [process.execPath, '--import', 'tsx', ...nodeArgs, path.resolve(ROOT, script), ...args];
+  const [command = process.execPath, ...rest] = [...launcher, ...nodeCommand];
+  const child = spawnTracked(command, rest, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     const fail = (message: string): void => {
       clearTimeout(timer);

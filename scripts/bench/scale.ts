@@ -15,12 +15,13 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import { measure } from './load.js';
 import type { LoadSettings } from './load.js';
 import { runTracked, spawnTracked, stop } from './processes.js';
 import { freePort, httpGet } from './startup.js';
 import { HOST } from './serve.js';
 import { failed, heading, int, median, pct, verdict } from './report.js';
+import { budgetedRun, loadGenerator } from './cpu-budget.js';
+import type { BudgetedRun, CpuShares } from './cpu-budget.js';
 
 export interface ScaleSettings {
   readonly load: LoadSettings;
@@ -98,6 +99,62 @@ function slope(xs: readonly number[], ys: readonly number[]): number {
   return den === 0 ? 0 : num / den;
 }
 
+/**
+ * The machine's own ceiling for two processes: how much more CPU-bound work
+ * two processes get done than one in the same time (a tight loop, no I/O, no
+ * memory traffic). On two real cores this is about 2×; when the two virtual
+ * CPUs are hyperthreads of one physical core, or the host is oversubscribed,
+ * it is less, and no server can scale past it.
+ */
+async function parallelCeiling(seconds = 3): Promise<number> {
+  const loop = `const end = Date.now() + ${seconds * 1000}; let n = 0, x = 0;
+    while (Date.now() < end) { for (let i = 0; i < 100000; i++) x = (x * 1103515245 + 12345) % 2147483648; n++; }
+    console.log(n + (x < 0 ? 1 : 0));`;
+  const spin = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const child = spawnTracked(process.execPath, ['-e', loop], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.once('error', reject);
+      child.once('exit', () => resolve(Number(out.trim())));
+    });
+  const one = await spin();
+  const two = (await Promise.all([spin(), spin()])).reduce((a, b) => a + b, 0);
+  return two / one;
+}
+
+function describeCpu(cpu: CpuShares): string {
+  const part = (us: number, percent: number): string => `${int(us)} µs (${int(percent)} %)`;
+  return (
+    `CPU/request: server ${part(cpu.server, cpu.percent.server)}, PostgreSQL ${part(cpu.postgres, cpu.percent.postgres)}, ` +
+    `generator ${part(cpu.generator, cpu.percent.generator)}, other ${part(cpu.other, cpu.percent.other)}`
+  );
+}
+
+/**
+ * What the CPU figures say about the ratio. One worker is one thread: it can
+ * use at most one core, so WORKERS=1 is capped at 1 s / its CPU per request.
+ * Two workers are capped by the whole machine: 2 cores / everything a request
+ * costs (server + PostgreSQL + load generator + the kernel work in "other").
+ * The ratio the machine allows is the second cap over the first.
+ */
+function explainRatio(one: readonly BudgetedRun[], two: readonly BudgetedRun[]): void {
+  if (one.length === 0 || two.length === 0) return;
+  const perRequest = (runs: readonly BudgetedRun[], pick: (cpu: CpuShares) => number): number =>
+    median(runs.map((r) => pick(r.cpu)));
+  const serverOne = perRequest(one, (c) => c.server);
+  const total = perRequest(two, (c) => c.server + c.postgres + c.generator + c.other);
+  const capOne = 1e6 / serverOne;
+  const capTwo = 2e6 / total;
+  console.log(
+    `  one worker used ${int(median(one.map((r) => r.cpu.percent.server)))} % of a core ` +
+      `(its cap: 1 core / ${int(serverOne)} µs = ${int(capOne)} req/s); with two workers a request costs the machine ` +
+      `${int(total)} µs in all (cap: 2 cores / ${int(total)} µs = ${int(capTwo)} req/s). The most this machine ` +
+      `allows is ${(capTwo / capOne).toFixed(2)}× (the server's own share of a request: ` +
+      `${pct(perRequest(two, (c) => c.server) / total)}).`,
+  );
+}
+
 export async function scaleSections(settings: ScaleSettings): Promise<ScaleResult> {
   heading('8. Scale-out: WORKERS=2 vs WORKERS=1 on PostgreSQL, GET /items/{id} (compiled server)');
   let args: string[];
@@ -141,30 +198,41 @@ export async function scaleSections(settings: ScaleSettings): Promise<ScaleResul
     60_000,
   );
 
-  const result: { one: number[]; two: number[] } = { one: [], two: [] };
+  const result: { one: BudgetedRun[]; two: BudgetedRun[] } = { one: [], two: [] };
   const path = '/items/500';
+  console.log(
+    `load generator: ${await loadGenerator()} (${settings.load.connections} connections); CPU per request ` +
+      'by process group: server (all workers), PostgreSQL, load generator, rest of the machine',
+  );
   for (let round = 0; round < settings.rounds; round++) {
     const order = round % 2 === 0 ? [1, 2] : [2, 1];
     for (const workers of order) {
       const server = await startWorkers(args, env, workers);
       try {
-        const measured = await measure(`${server.url}${path}`, settings.load);
+        const measured = await budgetedRun(`${server.url}${path}`, server.child.pid ?? -1, settings.load);
         if (measured.bad > 0) console.log(`  (${measured.bad} bad answers with WORKERS=${workers})`);
-        (workers === 1 ? result.one : result.two).push(measured.requestsPerSecond);
+        (workers === 1 ? result.one : result.two).push(measured);
         console.log(
-          `  round ${round + 1}, WORKERS=${workers}: ${int(measured.requestsPerSecond)} req/s, p99 ${measured.p99} ms`,
+          `  round ${round + 1}, WORKERS=${workers}: ${int(measured.requestsPerSecond)} req/s, p99 ${measured.p99} ms; ` +
+            describeCpu(measured.cpu),
         );
       } finally {
         await stop(server.child);
       }
     }
   }
-  const one = median(result.one);
-  const two = median(result.two);
+  const one = median(result.one.map((r) => r.requestsPerSecond));
+  const two = median(result.two.map((r) => r.requestsPerSecond));
   const ratio = two / one;
   console.log(
     `WORKERS=2 / WORKERS=1: ${ratio.toFixed(2)}× (${int(two)} vs ${int(one)} req/s, median of ${settings.rounds}) ` +
       `target ≥ ${TARGET_RATIO}× ${verdict(ratio >= TARGET_RATIO)}`,
+  );
+  explainRatio(result.one, result.two);
+  const ceiling = await parallelCeiling();
+  console.log(
+    `  the machine itself: two CPU-bound processes do ${ceiling.toFixed(2)}× the work of one ` +
+      '(2.00× on two independent cores; less means shared or oversubscribed cores)',
   );
 
   if (!settings.sections.has('soak')) return { one, two, ratio };
