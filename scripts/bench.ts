@@ -28,11 +28,9 @@
  *   BENCH_ROUNDS=1           repeat the throughput runs (order rotated) and report medians
  *   BENCH_BUSY_RETRIES=2     measure a run again (keeping the quietest) while other processes
  *                            used more than 15 % of a CPU during it
- *   Instructions per GET /health under valgrind's callgrind, pipeline vs bare Express: a
- *      load-independent figure for the hot path (scripts/bench/instructions.ts; BENCH_IR_*).
  *   8-9. Scale-out (WORKERS=2 vs 1, PostgreSQL) and a soak with RSS sampled every 10 s:
  *      see scripts/bench/scale.ts. 'soak' runs only together with 'scale'.
- *   BENCH_ONLY=throughput,instructions,flatness,users,login,items,orders,startup,files,realtime,jobs,scale,soak
+ *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup,files,realtime,jobs,scale,soak
  *                            a subset of the sections (jobs: drain rate with 1 and 2 worker
  *                            processes, and the enqueue cost added to createUser; see
  *                            scripts/bench/jobs.ts)
@@ -94,7 +92,6 @@ import { httpGet, startupBreakdown, timeToExit, timeToFirst200 } from './bench/s
 import type { Breakdown, StartResult } from './bench/startup.js';
 import { worstCasePath } from './bench/synthetic-spec.js';
 import { realtimeSection } from './bench/realtime.js';
-import { instructionsSection } from './bench/instructions.js';
 
 const run = promisify(execFile);
 
@@ -121,7 +118,6 @@ const sections = new Set(
     process.env['BENCH_ONLY'] ??
     [
       'throughput',
-      'instructions',
       'flatness',
       ...API_SECTIONS,
       'startup',
@@ -646,7 +642,6 @@ async function main(): Promise<void> {
   let files: FilesResult[] = [];
   try {
     if (sections.has('throughput')) tp = await throughput();
-    if (sections.has('instructions')) await instructionsSection();
     if (sections.has('flatness')) flat = await flatness();
     api = await apiSections({ load, rounds, busyRetries, sections, databases, pgHost, pgUser, cpuProfile });
     if (sections.has('startup')) start = await startup();
