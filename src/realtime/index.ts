@@ -17,6 +17,7 @@ import { RouteIndex } from '../contract/routes.js';
 import type { Spec } from '../contract/spec.js';
 import type { Validation } from '../contract/validation.js';
 import { findMessages, insertMessages, messagesSince } from '../db/repos/chat.repo.js';
+import { startupGate } from '../http/middleware.js';
 import type { NewChatMessage } from '../db/repos/chat.repo.js';
 import type { ChatMessageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -95,6 +96,11 @@ export interface RealtimeOptions {
   readonly spec: Spec;
   readonly validation: Validation;
   readonly bus: Bus;
+  /**
+   * False while the database is opening and migrating: upgrades are then
+   * refused with the HTTP operations' 503 (Retry-After: 1), before the handshake.
+   */
+  readonly ready?: () => boolean;
 }
 
 export interface Realtime {
@@ -115,6 +121,8 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   if (!served) return { connectionCount: 0, close: () => bus.close() };
   const routes = new RouteIndex(spec.operations);
   const frames = frameValidators(validation);
+  // The same gate as the HTTP operations: same 503 problem, same Retry-After.
+  const gate = startupGate(options.ready ?? (() => true));
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: limits.maxPayloadBytes,
@@ -439,6 +447,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     let request: UpgradeRequest;
     try {
       if (closing !== undefined) throw new ApiError(503, 'The server is shutting down; connect again.');
+      if (operationId !== undefined) gate(operationId);
       request = await checkUpgrade(req, routes, validation, deps, requestId);
       const open = perUser.get(request.userId) ?? 0;
       if (open >= limits.maxConnectionsPerUser) {

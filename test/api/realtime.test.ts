@@ -1,5 +1,9 @@
 import { expect } from 'chai';
+import { Kysely, PostgresDialect } from 'kysely';
+import type pg from 'pg';
+import type { DatabaseHandle } from '../../src/db/database.js';
 import { updateUser } from '../../src/db/repos/users.repo.js';
+import type { Database } from '../../src/db/schema.js';
 import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { bearer, seedUser, tokenFor } from '../helpers/users.js';
@@ -14,6 +18,18 @@ interface ChatFrame {
   errors?: { path: string; keyword: string }[];
   room?: string;
   user_id?: number;
+}
+
+/** A database that never answers: migrations wait for ever, so the app never becomes ready. */
+function neverOpens(): DatabaseHandle {
+  const pool = (): Promise<pg.Pool> => new Promise(() => undefined);
+  return {
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    kind: 'postgres',
+    ping: async () => false,
+    poolStats: () => undefined,
+    close: async () => undefined,
+  };
 }
 
 describe('realtime', () => {
@@ -135,6 +151,24 @@ describe('realtime', () => {
       }
       const unknown = await refusedUpgrade(wsUrl(t.url, '/ws/chat/a/b'));
       expect(unknown.status).to.equal(404);
+    });
+
+    it('refuses upgrades with 503 and Retry-After while the database is still opening', async () => {
+      const starting = await startApp({}, { database: neverOpens(), waitUntilReady: false });
+      try {
+        // A well-formed token: without the gate the upgrade would wait on the account lookup for ever.
+        const headers = bearer(tokenFor(starting, 1));
+        for (const path of ['/ws/chat/general', '/ws/1']) {
+          const refused = await refusedUpgrade(wsUrl(starting.url, path), { headers });
+          expect(refused.opened, path).to.equal(false);
+          expect(refused.status, path).to.equal(503);
+          expect(refused.headers['retry-after'], path).to.equal('1');
+          expect(refused.headers['content-type'], path).to.match(/^application\/problem\+json/);
+          expect(JSON.parse(refused.body), path).to.include({ status: 503, instance: path });
+        }
+      } finally {
+        await starting.close();
+      }
     });
 
     it('caps the connections per user with 429', async () => {
