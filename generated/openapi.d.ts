@@ -368,6 +368,10 @@ export interface paths {
          *     which cannot set headers on a WebSocket. Refusals are ordinary HTTP
          *     answers (problem+json) and no socket is opened. A plain GET without the
          *     upgrade headers is answered 426.
+         *
+         *     The socket does not outlive its credentials: it is closed with 4401 at
+         *     the token's `exp` (reason `Token expired`), and at the next heartbeat
+         *     after the account is deleted or deactivated; connect again with a new token.
          */
         get: operations["connectEcho"];
         put?: never;
@@ -399,7 +403,8 @@ export interface paths {
          *     connection stays open; a frame over `maxPayload` (64 KiB by default)
          *     closes it with 1009. The server pings every 30 s and drops a client that
          *     missed the previous pong; a client that does not read its frames is
-         *     closed with 1013; a server shutting down closes with 1001.
+         *     closed with 1013; a server shutting down closes with 1001; expired
+         *     credentials close it with 4401, as for `connectEcho`.
          *
          *     Authentication, refusals and the 426 for a plain GET are as for
          *     `connectEcho`. The frame schemas are in the `101` answer and in `asyncapi.yaml`.

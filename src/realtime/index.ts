@@ -26,6 +26,7 @@ import { createBatcher } from './batch.js';
 import type { Bus, BusEvent } from './bus.js';
 import { errorFrame, frameErrors, frameValidators, serialize } from './frames.js';
 import type { ChatClientFrame, ErrorFrame, FrameError } from './frames.js';
+import { findAccounts } from './accounts.js';
 import { createRateLimiter } from './rate-limit.js';
 import type { RateLimiter } from './rate-limit.js';
 import { WEBSOCKET_OPERATIONS, checkUpgrade, refuseUpgrade, requestIdOf } from './upgrade.js';
@@ -36,6 +37,15 @@ export { accessTokenQuerySecurity } from './upgrade.js';
 /** Close codes (RFC 6455 §7.4.1). 1009 (too big) is sent by ws itself on a frame over maxPayload. */
 const GOING_AWAY = 1001;
 const TRY_AGAIN_LATER = 1013;
+/**
+ * The connection's credentials are no longer valid (token expired, account
+ * deleted or deactivated): connect again with a new token. An application code
+ * (4000-4999) mirroring HTTP 401, as graphql-ws does, so a client can tell it
+ * from other policy closes.
+ */
+export const UNAUTHORIZED_CLOSE = 4401;
+/** The longest delay setTimeout takes (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** ws sends a Buffer as binary unless told otherwise; every frame here is text. */
 const TEXT = { binary: false } as const;
 /** How long a closing socket may take to finish its close handshake before it is cut. */
@@ -88,6 +98,9 @@ interface Client {
   /** The room (chat) or the guide's client number (echo). */
   readonly room: string;
   readonly clientId: number;
+  /** When its access token expires (ms since the epoch). */
+  readonly expiresAt: number;
+  expiry: NodeJS.Timeout | undefined;
 }
 
 export interface RealtimeOptions {
@@ -156,6 +169,25 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   };
 
   // ------------------------------------------------------------ sending
+
+  /** Closes a socket whose credentials ended; the client reconnects with a new token. */
+  const closeUnauthorized = (client: Client, reason: string): void => {
+    if (client.ws.readyState !== WebSocket.OPEN) return;
+    log.info({ userId: client.userId, reason }, 'realtime: credentials ended, connection closed');
+    client.ws.close(UNAUTHORIZED_CLOSE, reason);
+    setTimeout(() => client.ws.terminate(), CLOSE_GRACE_MS).unref();
+  };
+
+  /** Closes the socket when its token expires (in steps when that is further than a timer reaches). */
+  const scheduleExpiry = (client: Client): void => {
+    const delay = client.expiresAt - Date.now();
+    if (delay <= 0) {
+      closeUnauthorized(client, 'Token expired');
+      return;
+    }
+    client.expiry = setTimeout(() => scheduleExpiry(client), Math.min(delay, MAX_TIMER_MS));
+    client.expiry.unref();
+  };
 
   const closeSlow = (client: Client): void => {
     log.warn({ userId: client.userId, buffered: client.ws.bufferedAmount }, 'realtime: slow consumer closed');
@@ -367,8 +399,11 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
       kind: chat ? 'chat' : 'echo',
       room: chat ? String(request.path['room']) : '',
       clientId: chat ? 0 : Number(request.path['client_id']),
+      expiresAt: request.expiresAt,
+      expiry: undefined,
     };
     clients.add(client);
+    scheduleExpiry(client);
     ws.on('pong', () => {
       client.alive = true;
     });
@@ -382,6 +417,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     });
     ws.on('error', (err) => log.debug({ err, userId: client.userId }, 'realtime: socket error'));
     ws.once('close', (code) => {
+      clearTimeout(client.expiry);
       clients.delete(client);
       release(client.userId);
       log.debug({ userId: client.userId, code, kind: client.kind }, 'realtime: disconnected');
@@ -485,8 +521,29 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   };
   server.on('upgrade', upgradeListener);
 
+  /**
+   * Re-reads the accounts behind the open sockets (one query for all of them)
+   * and closes those of accounts deleted or deactivated since they connected.
+   * A role change needs nothing: every role may use both WebSocket paths.
+   */
+  let checkingAccounts = false;
+  const checkAccounts = async (): Promise<void> => {
+    if (checkingAccounts || clients.size === 0) return;
+    checkingAccounts = true;
+    try {
+      const active = await findAccounts(deps.db, [...new Set([...clients].map((c) => c.userId))]);
+      for (const client of clients) {
+        if (!active.has(client.userId))
+          closeUnauthorized(client, 'The account no longer exists or is deactivated');
+      }
+    } finally {
+      checkingAccounts = false;
+    }
+  };
+
   // Heartbeat: a client that did not answer the previous ping is gone (a dead peer sends no FIN).
   const heartbeat = setInterval(() => {
+    track(checkAccounts(), 'realtime: re-reading the accounts of open sockets failed');
     for (const client of clients) {
       if (!client.alive) {
         log.debug({ userId: client.userId }, 'realtime: missed pong, dropping the client');

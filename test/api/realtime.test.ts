@@ -1,8 +1,9 @@
 import { expect } from 'chai';
+import jwt from 'jsonwebtoken';
 import { Kysely, PostgresDialect } from 'kysely';
 import type pg from 'pg';
 import type { DatabaseHandle } from '../../src/db/database.js';
-import { updateUser } from '../../src/db/repos/users.repo.js';
+import { deleteUser, updateUser } from '../../src/db/repos/users.repo.js';
 import type { Database } from '../../src/db/schema.js';
 import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
@@ -342,6 +343,50 @@ describe('realtime', () => {
         await Promise.all(sockets.map((s) => s.close()));
         sockets = [];
         await slow.close();
+      }
+    });
+
+    it('closes a socket with 4401 when its access token expires', async () => {
+      const ann = await seedUser();
+      const { jwtSecret, jwtIssuer, jwtAudience } = t.app.deps.config;
+      // The app's own tokens live 60 s at least (JWT_TTL_SECONDS); this one, signed the same way, 2 s.
+      const token = jwt.sign({}, jwtSecret, {
+        algorithm: 'HS256',
+        subject: String(ann.id),
+        issuer: jwtIssuer,
+        audience: jwtAudience,
+        expiresIn: 2,
+      });
+      const chat = await openSocket(wsUrl(t.url, '/ws/chat/general'), { headers: bearer(token) });
+      const echo = await openSocket(wsUrl(t.url, `/ws/1?access_token=${token}`));
+      const lasting = await connect('/ws/chat/general', ann.id);
+      sockets.push(chat, echo);
+      expect(await chat.closed(15_000)).to.deep.equal({ code: 4401, reason: 'Token expired' });
+      expect(await echo.closed(15_000)).to.deep.equal({ code: 4401, reason: 'Token expired' });
+      expect(lasting.ws.readyState).to.equal(lasting.ws.OPEN);
+    });
+
+    it('closes the sockets of an account deleted or deactivated after it connected, at the next heartbeat', async () => {
+      const quick = await startApp({ WS_HEARTBEAT_INTERVAL_MS: '100' });
+      try {
+        const ann = await seedUser();
+        const bob = await seedUser();
+        const cid = await seedUser();
+        const a = await connect('/ws/chat/general', ann.id, quick);
+        const b = await connect('/ws/1', bob.id, quick);
+        const c = await connect('/ws/chat/general', cid.id, quick);
+        const { db } = await sharedDatabase();
+        await deleteUser(db, ann.id);
+        await updateUser(db, bob.id, { is_active: false });
+        const gone = { code: 4401, reason: 'The account no longer exists or is deactivated' };
+        expect(await a.closed(15_000)).to.deep.equal(gone);
+        expect(await b.closed(15_000)).to.deep.equal(gone);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(c.ws.readyState).to.equal(c.ws.OPEN);
+      } finally {
+        await Promise.all(sockets.map((s) => s.close()));
+        sockets = [];
+        await quick.close();
       }
     });
 
