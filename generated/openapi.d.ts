@@ -1643,7 +1643,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The caller already has the most WebSocket connections allowed per user on this server; close one, or try again later. */
+        /** @description The caller already has the most WebSocket connections allowed per user (counted across every server process); close one, or try again later. */
         TooManyConnections: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];

@@ -29,6 +29,7 @@ import type { ChatClientFrame, ErrorFrame, FrameError } from './frames.js';
 import { findAccounts } from './accounts.js';
 import { createRateLimiter } from './rate-limit.js';
 import type { RateLimiter } from './rate-limit.js';
+import { memorySessions, postgresSessions } from './sessions.js';
 import { WEBSOCKET_OPERATIONS, checkUpgrade, refuseUpgrade, requestIdOf } from './upgrade.js';
 import type { UpgradeRequest } from './upgrade.js';
 
@@ -98,6 +99,8 @@ interface Client {
   /** The room (chat) or the guide's client number (echo). */
   readonly room: string;
   readonly clientId: number;
+  /** Its slot under the per-user connection cap (sessions.ts). */
+  readonly sessionId: string;
   /** When its access token expires (ms since the epoch). */
   readonly expiresAt: number;
   expiry: NodeJS.Timeout | undefined;
@@ -146,7 +149,15 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   const clients = new Set<Client>();
   const rooms = new Map<string, Set<Client>>();
   const echoClients = new Set<Client>();
-  const perUser = new Map<number, number>();
+  // The per-user cap: across every process on PostgreSQL, in memory on the embedded database.
+  const sessions =
+    deps.database.kind === 'postgres'
+      ? postgresSessions(deps.db, {
+          cap: limits.maxConnectionsPerUser,
+          instance: bus.origin,
+          staleMs: 2 * limits.heartbeatIntervalMs,
+        })
+      : memorySessions(limits.maxConnectionsPerUser);
   const pending = new Set<Promise<unknown>>();
   const recentIds = new Set<number>();
   let lastSeenId = 0;
@@ -382,13 +393,11 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     else onEchoFrame(client, text);
   };
 
-  const release = (userId: number): void => {
-    const count = (perUser.get(userId) ?? 1) - 1;
-    if (count <= 0) perUser.delete(userId);
-    else perUser.set(userId, count);
+  const release = (userId: number, sessionId: string): void => {
+    track(sessions.release(userId, sessionId), 'realtime: releasing a connection slot failed');
   };
 
-  const onConnection = (ws: WebSocket, request: UpgradeRequest): void => {
+  const onConnection = (ws: WebSocket, request: UpgradeRequest, sessionId: string): void => {
     const chat = request.operation.operationId === 'connectChat';
     const client: Client = {
       ws,
@@ -399,6 +408,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
       kind: chat ? 'chat' : 'echo',
       room: chat ? String(request.path['room']) : '',
       clientId: chat ? 0 : Number(request.path['client_id']),
+      sessionId,
       expiresAt: request.expiresAt,
       expiry: undefined,
     };
@@ -419,7 +429,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     ws.once('close', (code) => {
       clearTimeout(client.expiry);
       clients.delete(client);
-      release(client.userId);
+      release(client.userId, client.sessionId);
       log.debug({ userId: client.userId, code, kind: client.kind }, 'realtime: disconnected');
       if (client.kind === 'echo') {
         echoClients.delete(client);
@@ -481,17 +491,23 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
       );
     };
     let request: UpgradeRequest;
+    let sessionId: string;
     try {
       if (closing !== undefined) throw new ApiError(503, 'The server is shutting down; connect again.');
       if (operationId !== undefined) gate(operationId);
       request = await checkUpgrade(req, routes, validation, deps, requestId);
-      const open = perUser.get(request.userId) ?? 0;
-      if (open >= limits.maxConnectionsPerUser) {
-        throw new ApiError(429, `You already have ${open} WebSocket connections open.`, {
+      // The slot is taken now, before the handshake, so concurrent upgrades cannot pass the cap together.
+      const claim = await sessions.claim(request.userId);
+      if (claim.id === undefined) {
+        throw new ApiError(429, `You already have ${claim.open} WebSocket connections open.`, {
           headers: { 'Retry-After': '30' },
         });
       }
-      if (closing !== undefined) throw new ApiError(503, 'The server is shutting down; connect again.');
+      sessionId = claim.id;
+      if (closing !== undefined) {
+        release(request.userId, sessionId);
+        throw new ApiError(503, 'The server is shutting down; connect again.');
+      }
     } catch (error) {
       const refusal =
         error instanceof ApiError
@@ -502,17 +518,18 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
       logAnswer(refusal.status, 'application/problem+json');
       return;
     }
-    if (socket.destroyed) return;
-    // The slot is taken now, before the handshake, so concurrent upgrades cannot pass the cap together.
-    perUser.set(request.userId, (perUser.get(request.userId) ?? 0) + 1);
+    if (socket.destroyed) {
+      release(request.userId, sessionId);
+      return;
+    }
     let accepted = false;
     socket.once('close', () => {
-      if (!accepted) release(request.userId);
+      if (!accepted) release(request.userId, sessionId);
     });
     wss.handleUpgrade(req, socket, head, (ws) => {
       accepted = true;
       logAnswer(101, undefined);
-      onConnection(ws, request);
+      onConnection(ws, request, sessionId);
     });
   };
 
@@ -544,6 +561,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   // Heartbeat: a client that did not answer the previous ping is gone (a dead peer sends no FIN).
   const heartbeat = setInterval(() => {
     track(checkAccounts(), 'realtime: re-reading the accounts of open sockets failed');
+    track(sessions.refresh(), 'realtime: refreshing the connection slots failed');
     for (const client of clients) {
       if (!client.alive) {
         log.debug({ userId: client.userId }, 'realtime: missed pong, dropping the client');
@@ -580,6 +598,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     await publisher.drain();
     await Promise.allSettled([...pending]);
     await new Promise<void>((resolve) => wss.close(() => resolve()));
+    await sessions.close().catch((err: unknown) => log.warn({ err }, 'realtime: removing the slots failed'));
     await bus.close();
   };
 
