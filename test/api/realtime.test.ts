@@ -108,6 +108,17 @@ describe('realtime', () => {
       expect(res.headers.get('upgrade')).to.equal('websocket');
       expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
     });
+
+    it('answers a plain GET with an invalid path parameter with 422, like any operation', async () => {
+      const user = await seedUser();
+      for (const path of ['/ws/abc', '/ws/chat/no%20spaces']) {
+        const res = await t.fetch(path, { headers: bearer(tokenFor(t, user.id)) });
+        expect(res.status, path).to.equal(422);
+        expect(res.headers.get('content-type'), path).to.match(/^application\/problem\+json/);
+        const problem = (await res.json()) as { errors: { in: string }[] };
+        expect(problem.errors[0]?.in, path).to.equal('path');
+      }
+    });
   });
 
   describe('upgrade checks (before the handshake)', () => {
@@ -184,6 +195,12 @@ describe('realtime', () => {
         });
         expect(refused.status).to.equal(429);
         expect(refused.headers['retry-after']).to.match(/^\d+$/);
+        // One count over both paths: the chat path is refused too.
+        const chat = await refusedUpgrade(wsUrl(capped.url, '/ws/chat/general'), {
+          headers: bearer(tokenFor(capped, user.id)),
+        });
+        expect(chat.status).to.equal(429);
+        expect(chat.opened).to.equal(false);
         await connect('/ws/3', other.id, capped);
       } finally {
         await Promise.all(sockets.map((s) => s.close()));
