@@ -33,6 +33,14 @@ function neverOpens(): DatabaseHandle {
   };
 }
 
+interface Summary {
+  type: string;
+  joined: number[];
+  left: number[];
+  joined_count: number;
+  left_count: number;
+}
+
 describe('realtime', () => {
   let t: TestApp;
   let sockets: TestSocket[] = [];
@@ -242,6 +250,41 @@ describe('realtime', () => {
       expect(await a.nextJson()).to.include({ type: 'join', room: 'lobby', user_id: bob.id });
       await b.close();
       expect(await a.nextJson()).to.include({ type: 'leave', room: 'lobby', user_id: bob.id });
+    });
+
+    it('sums up joins and leaves in a large room in one presence frame instead of one frame each', async () => {
+      const limited = await startApp({ WS_PRESENCE_ROOM_LIMIT: '3' });
+      try {
+        const [ann, bob, cid, dan] = [await seedUser(), await seedUser(), await seedUser(), await seedUser()];
+        const a = await connect('/ws/chat/big', ann.id, limited);
+        expect(await a.nextJson()).to.include({ type: 'join', user_id: ann.id });
+        await connect('/ws/chat/big', bob.id, limited);
+        expect(await a.nextJson()).to.include({ type: 'join', user_id: bob.id });
+        // Three members and more: no frame per join, but summaries (one a second at most).
+        await connect('/ws/chat/big', cid.id, limited);
+        const d = await connect('/ws/chat/big', dan.id, limited);
+        const joined: number[] = [];
+        let joins = 0;
+        while (joins < 2) {
+          const summary = await a.nextJson<Summary>();
+          expect(summary).to.include({ type: 'presence', room: 'big', left_count: 0 });
+          joined.push(...summary.joined);
+          joins += summary.joined_count;
+        }
+        expect(joined).to.deep.equal([cid.id, dan.id]);
+        await d.close();
+        expect(await a.nextJson()).to.deep.include({
+          type: 'presence',
+          joined: [],
+          left: [dan.id],
+          joined_count: 0,
+          left_count: 1,
+        });
+      } finally {
+        await Promise.all(sockets.map((s) => s.close()));
+        sockets = [];
+        await limited.close();
+      }
     });
 
     it('answers invalid frames with error frames, stores nothing, and stays open', async () => {
