@@ -70,6 +70,9 @@ export interface RealtimeResult {
   readonly samples: number;
   readonly closes: Readonly<Record<string, number>>;
   readonly errorFrames: number;
+  /** Presence frames (joins, summaries) the lean clients read while all connected, and how long connecting took. */
+  readonly presenceFrames: number;
+  readonly connectMs: number;
   readonly rssPerConnectionKb: number;
   readonly peakRssMb: number;
   /** JavaScript heap + external memory (buffers) per idle connection, after a full GC. */
@@ -239,6 +242,8 @@ const Sender = (
 const CLIENT_FRAME = { fin: true, rsv1: false, opcode: 0x01, mask: true, readOnly: false };
 const MESSAGE_MARKER = Buffer.from('{"type":"message"');
 const ERROR_MARKER = Buffer.from('{"type":"error"');
+const JOIN_MARKER = Buffer.from('{"type":"join"');
+const SUMMARY_MARKER = Buffer.from('{"type":"presence"');
 const SENT_AT_MARKER = Buffer.from('"text":"t=');
 
 /** How many times `marker` occurs in `chunk`. */
@@ -353,6 +358,9 @@ async function scenario(
     let deliveries = 0;
     let lastDeliveryAt = 0;
     let errorFrames = 0;
+    /** Join notices and presence summaries the raw clients read while everyone connected. */
+    let presenceFrames = 0;
+    let connectMs = 0;
     let measuring = false;
     const closes: Record<string, number> = {};
 
@@ -366,7 +374,10 @@ async function scenario(
           `/ws/chat/${room}`,
           tokens.issue(index + 1).token,
           (chunk) => {
-            if (!measuring) return;
+            if (!measuring) {
+              presenceFrames += occurrences(chunk, JOIN_MARKER) + occurrences(chunk, SUMMARY_MARKER);
+              return;
+            }
             const count = occurrences(chunk, MESSAGE_MARKER);
             if (count > 0) {
               deliveries += count;
@@ -420,6 +431,7 @@ async function scenario(
       });
     };
 
+    const connectStarted = performance.now();
     const connected: Client[] = [];
     // In batches, so the upgrade storm does not itself time out.
     for (let i = 0; i < clients; i += 50) {
@@ -428,7 +440,9 @@ async function scenario(
       );
       connected.push(...batch);
     }
-    // Join notices to a 1,000-member room are ~500,000 frames: let them drain before measuring.
+    connectMs = performance.now() - connectStarted;
+    // Let the join notices drain before measuring (one per join and member in a room below
+    // WS_PRESENCE_ROOM_LIMIT, which was ~500,000 frames for 1,000 before presence summaries).
     await sleep(Math.min(15_000, 2000 + clients * 5));
     const idle = await server.memory();
     const idleKb = idle.rssKb;
@@ -501,6 +515,8 @@ async function scenario(
       samples,
       closes,
       errorFrames,
+      presenceFrames,
+      connectMs,
       rssPerConnectionKb: (idle.rssKb - base.rssKb) / clients,
       jsPerConnectionKb: (idle.jsKb - base.jsKb) / clients,
       peakRssMb: peakKb / 1024,
@@ -567,6 +583,10 @@ function print(result: RealtimeResult): void {
   );
   console.log(
     `    closes during the run: ${closes === '' ? 'none' : closes}; error frames: ${int(result.errorFrames)}`,
+  );
+  console.log(
+    `    connecting ${int(result.clients)} clients took ${ms(result.connectMs)}; presence frames read meanwhile ` +
+      `by the raw clients (${sampledBy === 'raw' ? 'all' : '9 in 10'}): ${int(result.presenceFrames)}`,
   );
 }
 

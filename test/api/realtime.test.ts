@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { Kysely, PostgresDialect } from 'kysely';
 import type pg from 'pg';
+import { loadSpec } from '../../src/contract/spec.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
 import { deleteUser, updateUser } from '../../src/db/repos/users.repo.js';
 import type { Database } from '../../src/db/schema.js';
@@ -171,6 +172,30 @@ describe('realtime', () => {
       }
       const unknown = await refusedUpgrade(wsUrl(t.url, '/ws/chat/a/b'));
       expect(unknown.status).to.equal(404);
+    });
+
+    it("refuses a role the operation's x-roles does not list with 403 (a fixture contract narrows connectChat to admins)", async () => {
+      const spec = loadSpec();
+      const operations = spec.operations.map((op) =>
+        op.operationId === 'connectChat' ? { ...op, roles: ['admin'] } : op,
+      );
+      const byId = new Map(operations.map((op) => [op.operationId, op]));
+      const adminsOnly = await startApp({}, { spec: { ...spec, operations, byId } });
+      try {
+        const user = await seedUser();
+        const admin = await seedUser({ role: 'admin' });
+        const refused = await refusedUpgrade(wsUrl(adminsOnly.url, '/ws/chat/general'), {
+          headers: bearer(tokenFor(adminsOnly, user.id)),
+        });
+        expect(refused.status).to.equal(403);
+        expect(refused.opened).to.equal(false);
+        expect(JSON.parse(refused.body)).to.include({ status: 403, instance: '/ws/chat/general' });
+        await connect('/ws/chat/general', admin.id, adminsOnly);
+      } finally {
+        await Promise.all(sockets.map((s) => s.close()));
+        sockets = [];
+        await adminsOnly.close();
+      }
     });
 
     it('refuses upgrades with 503 and Retry-After while the database is still opening', async () => {
