@@ -283,6 +283,12 @@ function sentTimes(carry: Buffer, chunk: Buffer): { times: number[]; tail: Buffe
  * (a marker search per chunk). 1,000 ws clients parsing a million frames a
  * second would measure this process, not the server.
  */
+/**
+ * Shared by every raw client: each read is handled (and anything kept is
+ * copied) before the next one, since callbacks run one at a time.
+ */
+const READ_BUFFER = Buffer.alloc(256 * 1024);
+
 function rawClient(
   url: URL,
   path: string,
@@ -291,16 +297,9 @@ function rawClient(
   onClose: () => void,
 ): Promise<Client> {
   return new Promise((resolve, reject) => {
-    const socket = connectTcp(Number(url.port), url.hostname);
-    socket.setNoDelay(true);
     let open = false;
     let head = '';
-    socket.on('error', (error) => (open ? undefined : reject(error)));
-    socket.on('close', () => {
-      if (open) onClose();
-      open = false;
-    });
-    socket.on('data', (chunk: Buffer) => {
+    const onRead = (chunk: Buffer): void => {
       if (!open) {
         head += chunk.toString('latin1');
         const end = head.indexOf('\r\n\r\n');
@@ -319,6 +318,25 @@ function rawClient(
         chunk = Buffer.from(head.slice(end + 4), 'latin1');
       }
       onData(chunk);
+    };
+    // `onread` hands each read to the callback in one reused buffer, without the stream
+    // machinery and a fresh Buffer per 'data' event: ~100,000 reads a second here.
+    const socket = connectTcp({
+      port: Number(url.port),
+      host: url.hostname,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (bytes) => {
+          onRead(READ_BUFFER.subarray(0, bytes));
+          return true;
+        },
+      },
+    });
+    socket.on('error', (error) => (open ? undefined : reject(error)));
+    socket.on('close', () => {
+      if (open) onClose();
+      open = false;
     });
     socket.write(
       `GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
