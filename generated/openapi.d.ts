@@ -368,6 +368,10 @@ export interface paths {
          *     which cannot set headers on a WebSocket. Refusals are ordinary HTTP
          *     answers (problem+json) and no socket is opened. A plain GET without the
          *     upgrade headers is answered 426.
+         *
+         *     The socket does not outlive its credentials: it is closed with 4401 at
+         *     the token's `exp` (reason `Token expired`), and at the next heartbeat
+         *     after the account is deleted or deactivated; connect again with a new token.
          */
         get: operations["connectEcho"];
         put?: never;
@@ -392,14 +396,18 @@ export interface paths {
          *     stamps each message with `id`, `user_id`, `room` and `sent_at`, stores it
          *     (see `listRoomMessages`) and sends it as a `ChatMessageFrame` to every
          *     member of the room on every server process, the sender included.
-         *     Members also get `PresenceFrame`s when someone joins or leaves.
+         *     Members also get a `PresenceFrame` when someone joins or leaves; in a
+         *     room of 100 members or more (`WS_PRESENCE_ROOM_LIMIT`, counted on the
+         *     server process holding the connection) the joins and leaves of up to a
+         *     second come together in one `PresenceSummaryFrame` instead.
          *
          *     An invalid frame (not JSON, wrong shape, text too long, binary, sent
          *     faster than the rate limit) is answered with an `ErrorFrame` and the
          *     connection stays open; a frame over `maxPayload` (64 KiB by default)
          *     closes it with 1009. The server pings every 30 s and drops a client that
          *     missed the previous pong; a client that does not read its frames is
-         *     closed with 1013; a server shutting down closes with 1001.
+         *     closed with 1013; a server shutting down closes with 1001; expired
+         *     credentials close it with 4401, as for `connectEcho`.
          *
          *     Authentication, refusals and the 426 for a plain GET are as for
          *     `connectEcho`. The frame schemas are in the `101` answer and in `asyncapi.yaml`.
@@ -1187,7 +1195,7 @@ export interface components {
             type: "message";
             message: components["schemas"]["ChatMessage"];
         };
-        /** @description Someone joined or left the room (a user with two connections joins twice). */
+        /** @description Someone joined or left the room (a user with two connections joins twice). Sent at once, in rooms with fewer members than the server's presence limit (100 by default); larger rooms get a `PresenceSummaryFrame` instead. */
         PresenceFrame: {
             /**
              * @description Whether the user joined or left.
@@ -1206,6 +1214,53 @@ export interface components {
              * Format: date-time
              * @description When (UTC).
              * @example 2026-11-28T09:30:00Z
+             */
+            at: string;
+        };
+        /**
+         * @description Joins and leaves in a large room (as many members as the server's presence
+         *     limit, 100 by default, or more), gathered for up to a second and sent in
+         *     one frame, instead of one frame per join or leave to every member (which
+         *     grows with the square of the room's size). Sent only when someone joined
+         *     or left.
+         */
+        PresenceSummaryFrame: {
+            /**
+             * @description The frame's kind.
+             * @example presence
+             * @constant
+             */
+            type: "presence";
+            room: components["schemas"]["RoomName"];
+            /**
+             * @description Who joined during the period, each once, in order of joining; at most 100 (`joined_count` tells how many joins there were).
+             * @example [
+             *       7,
+             *       12
+             *     ]
+             */
+            joined: number[];
+            /**
+             * @description Who left during the period, each once, in order of leaving; at most 100.
+             * @example [
+             *       3
+             *     ]
+             */
+            left: number[];
+            /**
+             * @description Connections that joined during the period (a user with two connections counts twice).
+             * @example 2
+             */
+            joined_count: number;
+            /**
+             * @description Connections that left during the period.
+             * @example 1
+             */
+            left_count: number;
+            /**
+             * Format: date-time
+             * @description The end of the period (UTC).
+             * @example 2026-11-28T09:30:01Z
              */
             at: string;
         };
@@ -1260,7 +1315,7 @@ export interface components {
             server?: components["schemas"]["ChatServerFrame"];
         };
         /** @description A server frame on `/ws/chat/{room}`, sent as JSON text; `type` tells which. */
-        ChatServerFrame: components["schemas"]["ChatMessageFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["ErrorFrame"];
+        ChatServerFrame: components["schemas"]["ChatMessageFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["PresenceSummaryFrame"] | components["schemas"]["ErrorFrame"];
         /**
          * @description What happened.
          * @example order_placed
@@ -1638,7 +1693,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The caller already has the most WebSocket connections allowed per user on this server; close one, or try again later. */
+        /** @description The caller already has the most WebSocket connections allowed per user (counted across every server process); close one, or try again later. */
         TooManyConnections: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];

@@ -217,6 +217,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     spec,
     validation,
     bus: createBus(config, database, log),
+    ready: () => isReady,
   });
   // Empty (not an error) while the database is opening or away: /metrics matters most then.
   deps.metrics.labelledGauge('jobs', 'Background jobs in the queue table, by status.', 'status', () =>

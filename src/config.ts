@@ -80,6 +80,8 @@ export interface Config {
     readonly maxConnectionsPerUser: number;
     /** Chat messages said within this window are stored by one INSERT and sent in one write per member. */
     readonly batchWindowMs: number;
+    /** Rooms with this many members or more (on one process) get joins and leaves summed up once a second. */
+    readonly presenceRoomLimit: number;
   };
   /** Background jobs (src/jobs): the durable queue's workers in this process. */
   readonly jobs: {
@@ -316,6 +318,7 @@ export function loadConfig(env: Env): Config {
       messageBurst: int(env, 'WS_MESSAGE_BURST', 20, 1, 100_000),
       maxConnectionsPerUser: int(env, 'WS_MAX_CONNECTIONS_PER_USER', 10, 1, 100_000),
       batchWindowMs: int(env, 'WS_BATCH_WINDOW_MS', 10, 0, 1000),
+      presenceRoomLimit: int(env, 'WS_PRESENCE_ROOM_LIMIT', 100, 1, 1_000_000),
     },
     jobs: {
       enabled: bool(env, 'JOBS_ENABLED', true),

@@ -21,8 +21,12 @@
  * allocator, so at 1,000 connections it is ±5 kB a connection; the heap figure
  * is the steadier one.
  * Targets: p99 < 100 ms on one process; RSS < 64 kB per connection.
+ *
+ * BENCH_RT_SCENARIOS=a,b picks the scenarios. With BENCH_CPU_PROF=1 the
+ * server runs under --cpu-prof and the top functions of its sending window are
+ * printed (profiling slows it: compare profiles with profiles).
  */
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { readFile, readdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -38,7 +42,9 @@ import { createTokenService } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
 import { createDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { onCleanup, runTracked, spawnTracked, stop } from './processes.js';
+import { summariseProfile } from './cpuprofile.js';
+import type { Row } from './cpuprofile.js';
+import { ROOT, onCleanup, runTracked, spawnTracked, stop } from './processes.js';
 import { errors, heading, int, message, ms, verdict } from './report.js';
 
 const run = promisify(execFile);
@@ -64,6 +70,9 @@ export interface RealtimeResult {
   readonly samples: number;
   readonly closes: Readonly<Record<string, number>>;
   readonly errorFrames: number;
+  /** Presence frames (joins, summaries) the lean clients read while all connected, and how long connecting took. */
+  readonly presenceFrames: number;
+  readonly connectMs: number;
   readonly rssPerConnectionKb: number;
   readonly peakRssMb: number;
   /** JavaScript heap + external memory (buffers) per idle connection, after a full GC. */
@@ -148,8 +157,9 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startRealtimeServer(env: Record<string, string>): Promise<Server> {
+async function startRealtimeServer(env: Record<string, string>, profileDir?: string): Promise<Server> {
   const args = [
+    ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
     '--expose-gc',
     '--import',
     'tsx',
@@ -216,7 +226,7 @@ async function startRealtimeServer(env: Record<string, string>): Promise<Server>
   return { url, pid: child.pid ?? 0, memory, stop: () => stop(child) };
 }
 
-/** A chat client of the benchmark: a real ws client (sampled) or a lean raw one (counts only). */
+/** A chat client of the benchmark: a lean raw one, or (BENCH_RT_SAMPLED=ws) a real ws client for the sampled ones. */
 interface Client {
   readonly open: () => boolean;
   readonly send: (text: string) => void;
@@ -231,6 +241,41 @@ const Sender = (
 ).Sender;
 const CLIENT_FRAME = { fin: true, rsv1: false, opcode: 0x01, mask: true, readOnly: false };
 const MESSAGE_MARKER = Buffer.from('{"type":"message"');
+const ERROR_MARKER = Buffer.from('{"type":"error"');
+const JOIN_MARKER = Buffer.from('{"type":"join"');
+const SUMMARY_MARKER = Buffer.from('{"type":"presence"');
+const SENT_AT_MARKER = Buffer.from('"text":"t=');
+
+/** How many times `marker` occurs in `chunk`. */
+function occurrences(chunk: Buffer, marker: Buffer): number {
+  let count = 0;
+  for (let at = chunk.indexOf(marker); at >= 0; at = chunk.indexOf(marker, at + marker.length)) count += 1;
+  return count;
+}
+
+/**
+ * The send times (performance.now() of this process) in the chat messages of
+ * `chunk`, read straight from the bytes: server frames are unmasked, so the
+ * text `t=<ms>` is there as sent. `carry` is the previous chunk's tail, so a
+ * message split between two reads is read whole.
+ */
+function sentTimes(carry: Buffer, chunk: Buffer): { times: number[]; tail: Buffer } {
+  const data = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+  const times: number[] = [];
+  let at = data.indexOf(SENT_AT_MARKER);
+  let consumed = 0;
+  while (at >= 0) {
+    const start = at + SENT_AT_MARKER.length;
+    const end = data.indexOf(0x22, start);
+    if (end < 0) break;
+    times.push(Number(data.toString('latin1', start, end)));
+    consumed = end;
+    at = data.indexOf(SENT_AT_MARKER, end);
+  }
+  // Keep what could hold the start of a split marker or number (never a whole message twice).
+  const keepFrom = Math.max(consumed, data.length - 64);
+  return { times, tail: Buffer.from(data.subarray(keepFrom)) };
+}
 
 /**
  * A WebSocket client without a frame parser: it does the handshake, sends
@@ -238,24 +283,23 @@ const MESSAGE_MARKER = Buffer.from('{"type":"message"');
  * (a marker search per chunk). 1,000 ws clients parsing a million frames a
  * second would measure this process, not the server.
  */
+/**
+ * Shared by every raw client: each read is handled (and anything kept is
+ * copied) before the next one, since callbacks run one at a time.
+ */
+const READ_BUFFER = Buffer.alloc(256 * 1024);
+
 function rawClient(
   url: URL,
   path: string,
   token: string,
-  onMessages: (count: number) => void,
+  onData: (chunk: Buffer) => void,
   onClose: () => void,
 ): Promise<Client> {
   return new Promise((resolve, reject) => {
-    const socket = connectTcp(Number(url.port), url.hostname);
-    socket.setNoDelay(true);
     let open = false;
     let head = '';
-    socket.on('error', (error) => (open ? undefined : reject(error)));
-    socket.on('close', () => {
-      if (open) onClose();
-      open = false;
-    });
-    socket.on('data', (chunk: Buffer) => {
+    const onRead = (chunk: Buffer): void => {
       if (!open) {
         head += chunk.toString('latin1');
         const end = head.indexOf('\r\n\r\n');
@@ -273,10 +317,26 @@ function rawClient(
         });
         chunk = Buffer.from(head.slice(end + 4), 'latin1');
       }
-      let count = 0;
-      for (let at = chunk.indexOf(MESSAGE_MARKER); at >= 0; at = chunk.indexOf(MESSAGE_MARKER, at + 1))
-        count += 1;
-      if (count > 0) onMessages(count);
+      onData(chunk);
+    };
+    // `onread` hands each read to the callback in one reused buffer, without the stream
+    // machinery and a fresh Buffer per 'data' event: ~100,000 reads a second here.
+    const socket = connectTcp({
+      port: Number(url.port),
+      host: url.hostname,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (bytes) => {
+          onRead(READ_BUFFER.subarray(0, bytes));
+          return true;
+        },
+      },
+    });
+    socket.on('error', (error) => (open ? undefined : reject(error)));
+    socket.on('close', () => {
+      if (open) onClose();
+      open = false;
     });
     socket.write(
       `GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
@@ -294,7 +354,9 @@ async function scenario(
   roomSize: number,
   seconds: number,
 ): Promise<RealtimeResult> {
-  const server = await startRealtimeServer(backend.env);
+  const profileDir = cpuProfile ? await mkdtemp(path.join(os.tmpdir(), 'bench-realtime-prof-')) : undefined;
+  const server = await startRealtimeServer(backend.env, profileDir);
+  let window: { fromUs: number; toUs: number } | undefined;
   try {
     const tokens = createTokenService(loadConfig({ JWT_SECRET: SECRET }));
     const wsBase = server.url.replace(/^http/, 'ws');
@@ -314,22 +376,37 @@ async function scenario(
     let deliveries = 0;
     let lastDeliveryAt = 0;
     let errorFrames = 0;
+    /** Join notices and presence summaries the raw clients read while everyone connected. */
+    let presenceFrames = 0;
+    let connectMs = 0;
     let measuring = false;
     const closes: Record<string, number> = {};
-    const marker = Buffer.from('"text":"t=');
 
     const connect = (index: number): Promise<Client> => {
       const room = roomSize >= clients ? 'all' : `room${Math.floor(index / roomSize)}`;
       const sampled = index % SAMPLE_EVERY === 0;
-      if (!sampled) {
+      if (!sampled || sampledBy === 'raw') {
+        let carry: Buffer = Buffer.alloc(0);
         return rawClient(
           new URL(server.url),
           `/ws/chat/${room}`,
           tokens.issue(index + 1).token,
-          (count) => {
-            if (!measuring) return;
-            deliveries += count;
-            lastDeliveryAt = performance.now();
+          (chunk) => {
+            if (!measuring) {
+              presenceFrames += occurrences(chunk, JOIN_MARKER) + occurrences(chunk, SUMMARY_MARKER);
+              return;
+            }
+            const count = occurrences(chunk, MESSAGE_MARKER);
+            if (count > 0) {
+              deliveries += count;
+              lastDeliveryAt = performance.now();
+            }
+            if (!sampled) return;
+            errorFrames += occurrences(chunk, ERROR_MARKER);
+            const { times, tail } = sentTimes(carry, chunk);
+            carry = tail;
+            const now = performance.now();
+            for (const sentAt of times) if (samples < latencies.length) latencies[samples++] = now - sentAt;
           },
           () => {
             if (measuring) closes['raw'] = (closes['raw'] ?? 0) + 1;
@@ -352,10 +429,10 @@ async function scenario(
           }
           deliveries += 1;
           lastDeliveryAt = performance.now();
-          const at = data.indexOf(marker);
+          const at = data.indexOf(SENT_AT_MARKER);
           if (at < 0) return;
-          const end = data.indexOf(0x22, at + marker.length);
-          const sentAt = Number(data.toString('latin1', at + marker.length, end));
+          const end = data.indexOf(0x22, at + SENT_AT_MARKER.length);
+          const sentAt = Number(data.toString('latin1', at + SENT_AT_MARKER.length, end));
           if (samples < latencies.length) latencies[samples++] = performance.now() - sentAt;
         });
         ws.once('open', () =>
@@ -372,6 +449,7 @@ async function scenario(
       });
     };
 
+    const connectStarted = performance.now();
     const connected: Client[] = [];
     // In batches, so the upgrade storm does not itself time out.
     for (let i = 0; i < clients; i += 50) {
@@ -380,7 +458,9 @@ async function scenario(
       );
       connected.push(...batch);
     }
-    // Join notices to a 1,000-member room are ~500,000 frames: let them drain before measuring.
+    connectMs = performance.now() - connectStarted;
+    // Let the join notices drain before measuring (one per join and member in a room below
+    // WS_PRESENCE_ROOM_LIMIT, which was ~500,000 frames for 1,000 before presence summaries).
     await sleep(Math.min(15_000, 2000 + clients * 5));
     const idle = await server.memory();
     const idleKb = idle.rssKb;
@@ -390,6 +470,7 @@ async function scenario(
     const serverCpuBefore = await cpuMs(server.pid);
     const clientCpuBefore = process.cpuUsage();
     const started = performance.now();
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
     let sent = 0;
     const timers = connected.map((client, index) => {
       const offset = (index / connected.length) * 1000;
@@ -410,6 +491,7 @@ async function scenario(
     }, 1000);
     await sleep(seconds * 1000);
     const sendWindow = (performance.now() - started) / 1000;
+    window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
     const serverCpu = (await cpuMs(server.pid)) - serverCpuBefore;
     const clientCpu = process.cpuUsage(clientCpuBefore);
     const loadAverage = os.loadavg()[0] ?? NaN;
@@ -451,6 +533,8 @@ async function scenario(
       samples,
       closes,
       errorFrames,
+      presenceFrames,
+      connectMs,
       rssPerConnectionKb: (idle.rssKb - base.rssKb) / clients,
       jsPerConnectionKb: (idle.jsKb - base.jsKb) / clients,
       peakRssMb: peakKb / 1024,
@@ -460,7 +544,37 @@ async function scenario(
     };
   } finally {
     await server.stop();
+    if (profileDir !== undefined && window !== undefined) await printProfile(profileDir, window);
   }
+}
+
+const cpuProfile = process.env['BENCH_CPU_PROF'] === '1';
+/**
+ * How the sampled clients read: `raw` (default) like the others, taking the
+ * send times straight from the bytes; `ws` through a full ws client, which
+ * costs this process several times more CPU per frame (the generator shares the CPUs).
+ */
+const sampledBy = process.env['BENCH_RT_SAMPLED'] === 'ws' ? 'ws' : 'raw';
+
+/** The server's top functions while the clients were sending (the profile is kept). */
+async function printProfile(dir: string, window: { fromUs: number; toUs: number }): Promise<void> {
+  const name = (await readdir(dir)).find((entry) => entry.endsWith('.cpuprofile'));
+  if (name === undefined) {
+    console.log(`    no .cpuprofile written in ${dir}`);
+    return;
+  }
+  const file = path.join(dir, name);
+  const summary = summariseProfile(file, ROOT, window);
+  console.log(
+    `    server profile ${file} (kept): ${int(summary.samples)} samples over ${ms(summary.sampledMs)}`,
+  );
+  const table = (title: string, rows: readonly Row[]): void => {
+    console.log(`    ${title}`);
+    for (const r of rows) console.log(`      ${r.percent.toFixed(1).padStart(5)} %  ${r.name}`);
+  };
+  table('Self time by function:', summary.self);
+  table('Inclusive time by function:', summary.inclusive);
+  table('Self time by location:', summary.byLocation);
 }
 
 function print(result: RealtimeResult): void {
@@ -488,6 +602,10 @@ function print(result: RealtimeResult): void {
   console.log(
     `    closes during the run: ${closes === '' ? 'none' : closes}; error frames: ${int(result.errorFrames)}`,
   );
+  console.log(
+    `    connecting ${int(result.clients)} clients took ${ms(result.connectMs)}; presence frames read meanwhile ` +
+      `by the raw clients (${sampledBy === 'raw' ? 'all' : '9 in 10'}): ${int(result.presenceFrames)}`,
+  );
 }
 
 export async function realtimeSection(settings: RealtimeSettings): Promise<RealtimeResult[]> {
@@ -504,10 +622,15 @@ export async function realtimeSection(settings: RealtimeSettings): Promise<Realt
       errors.push(`realtime ${kind}: ${message(error)}`);
       continue;
     }
-    const runs: [string, number][] = [
-      [`(a) one room of ${int(clients)}`, clients],
-      [`(b) ${int(Math.ceil(clients / 5))} rooms of 5`, 5],
-    ];
+    const picked = (process.env['BENCH_RT_SCENARIOS'] ?? 'a,b').split(',');
+    const runs = (
+      [
+        ['a', `(a) one room of ${int(clients)}`, clients],
+        ['b', `(b) ${int(Math.ceil(clients / 5))} rooms of 5`, 5],
+      ] as const
+    )
+      .filter(([key]) => picked.includes(key))
+      .map(([, label, size]): [string, number] => [label, size]);
     for (const [label, roomSize] of runs) {
       try {
         const result = await scenario(backend, label, clients, roomSize, seconds);

@@ -87,6 +87,16 @@ export interface ChatMessageTable {
   sent_at: Timestamp;
 }
 
+/** An open WebSocket connection, counted by the per-user cap across processes (src/realtime/sessions.ts). */
+export interface WsSessionTable {
+  id: string;
+  user_id: number;
+  /** The server process holding the socket (its bus origin). */
+  instance: string;
+  opened_at: Timestamp;
+  seen_at: Timestamp;
+}
+
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
 /** jsonb: written as a JSON string (pg would send a JS array as a Postgres array), read parsed. */
@@ -165,6 +175,7 @@ export interface Database {
   sent_emails: SentEmailTable;
   files: FileTable;
   file_chunks: FileChunkTable;
+  ws_sessions: WsSessionTable;
 }
 
 export type ItemRow = Selectable<ItemTable>;

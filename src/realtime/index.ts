@@ -17,6 +17,7 @@ import { RouteIndex } from '../contract/routes.js';
 import type { Spec } from '../contract/spec.js';
 import type { Validation } from '../contract/validation.js';
 import { findMessages, insertMessages, messagesSince } from '../db/repos/chat.repo.js';
+import { startupGate } from '../http/middleware.js';
 import type { NewChatMessage } from '../db/repos/chat.repo.js';
 import type { ChatMessageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -25,8 +26,10 @@ import { createBatcher } from './batch.js';
 import type { Bus, BusEvent } from './bus.js';
 import { errorFrame, frameErrors, frameValidators, serialize } from './frames.js';
 import type { ChatClientFrame, ErrorFrame, FrameError } from './frames.js';
+import { findAccounts } from './accounts.js';
 import { createRateLimiter } from './rate-limit.js';
 import type { RateLimiter } from './rate-limit.js';
+import { memorySessions, postgresSessions } from './sessions.js';
 import { WEBSOCKET_OPERATIONS, checkUpgrade, refuseUpgrade, requestIdOf } from './upgrade.js';
 import type { UpgradeRequest } from './upgrade.js';
 
@@ -35,10 +38,23 @@ export { accessTokenQuerySecurity } from './upgrade.js';
 /** Close codes (RFC 6455 §7.4.1). 1009 (too big) is sent by ws itself on a frame over maxPayload. */
 const GOING_AWAY = 1001;
 const TRY_AGAIN_LATER = 1013;
+/**
+ * The connection's credentials are no longer valid (token expired, account
+ * deleted or deactivated): connect again with a new token. An application code
+ * (4000-4999) mirroring HTTP 401, as graphql-ws does, so a client can tell it
+ * from other policy closes.
+ */
+export const UNAUTHORIZED_CLOSE = 4401;
+/** The longest delay setTimeout takes (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** ws sends a Buffer as binary unless told otherwise; every frame here is text. */
 const TEXT = { binary: false } as const;
 /** How long a closing socket may take to finish its close handshake before it is cut. */
 const CLOSE_GRACE_MS = 1000;
+/** How long a large room's joins and leaves are gathered into one summary frame. */
+const PRESENCE_SUMMARY_MS = 1000;
+/** User ids listed in one summary frame, per direction (the contract's maxItems). */
+const PRESENCE_SUMMARY_IDS = 100;
 /** Chat ids remembered to never deliver one message twice (local send, NOTIFY, catch-up). */
 const RECENT_IDS = 10_000;
 
@@ -87,6 +103,11 @@ interface Client {
   /** The room (chat) or the guide's client number (echo). */
   readonly room: string;
   readonly clientId: number;
+  /** Its slot under the per-user connection cap (sessions.ts). */
+  readonly sessionId: string;
+  /** When its access token expires (ms since the epoch). */
+  readonly expiresAt: number;
+  expiry: NodeJS.Timeout | undefined;
 }
 
 export interface RealtimeOptions {
@@ -95,6 +116,11 @@ export interface RealtimeOptions {
   readonly spec: Spec;
   readonly validation: Validation;
   readonly bus: Bus;
+  /**
+   * False while the database is opening and migrating: upgrades are then
+   * refused with the HTTP operations' 503 (Retry-After: 1), before the handshake.
+   */
+  readonly ready?: () => boolean;
 }
 
 export interface Realtime {
@@ -115,6 +141,8 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   if (!served) return { connectionCount: 0, close: () => bus.close() };
   const routes = new RouteIndex(spec.operations);
   const frames = frameValidators(validation);
+  // The same gate as the HTTP operations: same 503 problem, same Retry-After.
+  const gate = startupGate(options.ready ?? (() => true));
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: limits.maxPayloadBytes,
@@ -125,7 +153,15 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   const clients = new Set<Client>();
   const rooms = new Map<string, Set<Client>>();
   const echoClients = new Set<Client>();
-  const perUser = new Map<number, number>();
+  // The per-user cap: across every process on PostgreSQL, in memory on the embedded database.
+  const sessions =
+    deps.database.kind === 'postgres'
+      ? postgresSessions(deps.db, {
+          cap: limits.maxConnectionsPerUser,
+          instance: bus.origin,
+          staleMs: 2 * limits.heartbeatIntervalMs,
+        })
+      : memorySessions(limits.maxConnectionsPerUser);
   const pending = new Set<Promise<unknown>>();
   const recentIds = new Set<number>();
   let lastSeenId = 0;
@@ -148,6 +184,25 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   };
 
   // ------------------------------------------------------------ sending
+
+  /** Closes a socket whose credentials ended; the client reconnects with a new token. */
+  const closeUnauthorized = (client: Client, reason: string): void => {
+    if (client.ws.readyState !== WebSocket.OPEN) return;
+    log.info({ userId: client.userId, reason }, 'realtime: credentials ended, connection closed');
+    client.ws.close(UNAUTHORIZED_CLOSE, reason);
+    setTimeout(() => client.ws.terminate(), CLOSE_GRACE_MS).unref();
+  };
+
+  /** Closes the socket when its token expires (in steps when that is further than a timer reaches). */
+  const scheduleExpiry = (client: Client): void => {
+    const delay = client.expiresAt - Date.now();
+    if (delay <= 0) {
+      closeUnauthorized(client, 'Token expired');
+      return;
+    }
+    client.expiry = setTimeout(() => scheduleExpiry(client), Math.min(delay, MAX_TIMER_MS));
+    client.expiry.unref();
+  };
 
   const closeSlow = (client: Client): void => {
     log.warn({ userId: client.userId, buffered: client.ws.bufferedAmount }, 'realtime: slow consumer closed');
@@ -236,10 +291,63 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     for (const [room, payloads] of byRoom) fanOut(rooms.get(room) ?? [], payloads);
   };
 
+  /** A large room's joins and leaves waiting for their summary frame. */
+  interface PendingPresence {
+    readonly joined: Set<number>;
+    readonly left: Set<number>;
+    joinedCount: number;
+    leftCount: number;
+    readonly timer: NodeJS.Timeout;
+  }
+  const summaries = new Map<string, PendingPresence>();
+
+  const sendSummary = (room: string): void => {
+    const pending = summaries.get(room);
+    summaries.delete(room);
+    const members = rooms.get(room);
+    if (pending === undefined || members === undefined) return;
+    const frame = {
+      type: 'presence',
+      room,
+      joined: [...pending.joined],
+      left: [...pending.left],
+      joined_count: pending.joinedCount,
+      left_count: pending.leftCount,
+      at: new Date().toISOString(),
+    };
+    fanOut(members, [serialize(frames.chatServer, frame)]);
+  };
+
+  /**
+   * Tells the room's members on this process that someone joined or left: at
+   * once in a small room; in a large one (presenceRoomLimit members or more
+   * here) gathered into one summary frame a second, since a frame per join to
+   * every member grows with the square of the room (1,000 arrivals: 500,000 frames).
+   */
   const presence = (room: string, userId: number, event: 'join' | 'leave', at: string): void => {
     const members = rooms.get(room);
     if (members === undefined) return;
-    fanOut(members, [serialize(frames.chatServer, { type: event, room, user_id: userId, at })]);
+    if (members.size < limits.presenceRoomLimit) {
+      fanOut(members, [serialize(frames.chatServer, { type: event, room, user_id: userId, at })]);
+      return;
+    }
+    let pending = summaries.get(room);
+    if (pending === undefined) {
+      const timer = setTimeout(() => {
+        try {
+          sendSummary(room);
+        } catch (err) {
+          log.error({ err }, 'realtime: sending a presence summary failed');
+        }
+      }, PRESENCE_SUMMARY_MS);
+      timer.unref();
+      pending = { joined: new Set(), left: new Set(), joinedCount: 0, leftCount: 0, timer };
+      summaries.set(room, pending);
+    }
+    const ids = event === 'join' ? pending.joined : pending.left;
+    if (ids.size < PRESENCE_SUMMARY_IDS) ids.add(userId);
+    if (event === 'join') pending.joinedCount += 1;
+    else pending.leftCount += 1;
   };
 
   const onChatFrame = (client: Client, text: string): void => {
@@ -342,13 +450,11 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     else onEchoFrame(client, text);
   };
 
-  const release = (userId: number): void => {
-    const count = (perUser.get(userId) ?? 1) - 1;
-    if (count <= 0) perUser.delete(userId);
-    else perUser.set(userId, count);
+  const release = (userId: number, sessionId: string): void => {
+    track(sessions.release(userId, sessionId), 'realtime: releasing a connection slot failed');
   };
 
-  const onConnection = (ws: WebSocket, request: UpgradeRequest): void => {
+  const onConnection = (ws: WebSocket, request: UpgradeRequest, sessionId: string): void => {
     const chat = request.operation.operationId === 'connectChat';
     const client: Client = {
       ws,
@@ -359,8 +465,12 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
       kind: chat ? 'chat' : 'echo',
       room: chat ? String(request.path['room']) : '',
       clientId: chat ? 0 : Number(request.path['client_id']),
+      sessionId,
+      expiresAt: request.expiresAt,
+      expiry: undefined,
     };
     clients.add(client);
+    scheduleExpiry(client);
     ws.on('pong', () => {
       client.alive = true;
     });
@@ -374,8 +484,9 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     });
     ws.on('error', (err) => log.debug({ err, userId: client.userId }, 'realtime: socket error'));
     ws.once('close', (code) => {
+      clearTimeout(client.expiry);
       clients.delete(client);
-      release(client.userId);
+      release(client.userId, client.sessionId);
       log.debug({ userId: client.userId, code, kind: client.kind }, 'realtime: disconnected');
       if (client.kind === 'echo') {
         echoClients.delete(client);
@@ -437,16 +548,23 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
       );
     };
     let request: UpgradeRequest;
+    let sessionId: string;
     try {
       if (closing !== undefined) throw new ApiError(503, 'The server is shutting down; connect again.');
+      if (operationId !== undefined) gate(operationId);
       request = await checkUpgrade(req, routes, validation, deps, requestId);
-      const open = perUser.get(request.userId) ?? 0;
-      if (open >= limits.maxConnectionsPerUser) {
-        throw new ApiError(429, `You already have ${open} WebSocket connections open.`, {
+      // The slot is taken now, before the handshake, so concurrent upgrades cannot pass the cap together.
+      const claim = await sessions.claim(request.userId);
+      if (claim.id === undefined) {
+        throw new ApiError(429, `You already have ${claim.open} WebSocket connections open.`, {
           headers: { 'Retry-After': '30' },
         });
       }
-      if (closing !== undefined) throw new ApiError(503, 'The server is shutting down; connect again.');
+      sessionId = claim.id;
+      if (closing !== undefined) {
+        release(request.userId, sessionId);
+        throw new ApiError(503, 'The server is shutting down; connect again.');
+      }
     } catch (error) {
       const refusal =
         error instanceof ApiError
@@ -457,17 +575,18 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
       logAnswer(refusal.status, 'application/problem+json');
       return;
     }
-    if (socket.destroyed) return;
-    // The slot is taken now, before the handshake, so concurrent upgrades cannot pass the cap together.
-    perUser.set(request.userId, (perUser.get(request.userId) ?? 0) + 1);
+    if (socket.destroyed) {
+      release(request.userId, sessionId);
+      return;
+    }
     let accepted = false;
     socket.once('close', () => {
-      if (!accepted) release(request.userId);
+      if (!accepted) release(request.userId, sessionId);
     });
     wss.handleUpgrade(req, socket, head, (ws) => {
       accepted = true;
       logAnswer(101, undefined);
-      onConnection(ws, request);
+      onConnection(ws, request, sessionId);
     });
   };
 
@@ -476,8 +595,30 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   };
   server.on('upgrade', upgradeListener);
 
+  /**
+   * Re-reads the accounts behind the open sockets (one query for all of them)
+   * and closes those of accounts deleted or deactivated since they connected.
+   * A role change needs nothing: every role may use both WebSocket paths.
+   */
+  let checkingAccounts = false;
+  const checkAccounts = async (): Promise<void> => {
+    if (checkingAccounts || clients.size === 0) return;
+    checkingAccounts = true;
+    try {
+      const active = await findAccounts(deps.db, [...new Set([...clients].map((c) => c.userId))]);
+      for (const client of clients) {
+        if (!active.has(client.userId))
+          closeUnauthorized(client, 'The account no longer exists or is deactivated');
+      }
+    } finally {
+      checkingAccounts = false;
+    }
+  };
+
   // Heartbeat: a client that did not answer the previous ping is gone (a dead peer sends no FIN).
   const heartbeat = setInterval(() => {
+    track(checkAccounts(), 'realtime: re-reading the accounts of open sockets failed');
+    track(sessions.refresh(), 'realtime: refreshing the connection slots failed');
     for (const client of clients) {
       if (!client.alive) {
         log.debug({ userId: client.userId }, 'realtime: missed pong, dropping the client');
@@ -493,6 +634,8 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
   const close = async (): Promise<void> => {
     // The upgrade listener stays: upgrades arriving from now on are answered 503, not dropped.
     clearInterval(heartbeat);
+    for (const pending of summaries.values()) clearTimeout(pending.timer);
+    summaries.clear();
     const closed = [...clients].map(
       (client) =>
         new Promise<void>((resolve) => {
@@ -514,6 +657,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     await publisher.drain();
     await Promise.allSettled([...pending]);
     await new Promise<void>((resolve) => wss.close(() => resolve()));
+    await sessions.close().catch((err: unknown) => log.warn({ err }, 'realtime: removing the slots failed'));
     await bus.close();
   };
 

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import jwt from 'jsonwebtoken';
 import { bearerSecurity } from '../auth/bearer.js';
 import { invalidToken } from '../auth/tokens.js';
 import { ApiError } from '../contract/errors.js';
@@ -48,6 +49,8 @@ export interface UpgradeRequest {
   readonly userId: number;
   readonly role: string;
   readonly requestId: string;
+  /** When the access token expires (ms since the epoch): the socket is closed then. */
+  readonly expiresAt: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -116,7 +119,29 @@ export async function checkUpgrade(
   if (operation.roles !== undefined && !operation.roles.includes(principal.role)) {
     throw new ApiError(403, 'Your role may not call this operation.');
   }
-  return { operation, path, userId: principal.userId, role: principal.role, requestId };
+  return {
+    operation,
+    path,
+    userId: principal.userId,
+    role: principal.role,
+    requestId,
+    expiresAt: tokenExpiry(req.headers.authorization, query),
+  };
+}
+
+/**
+ * The `exp` of the token the security handler has just verified (so reading
+ * it without verifying again is safe), in ms since the epoch.
+ */
+function tokenExpiry(authorization: string | undefined, query: URLSearchParams): number {
+  const token =
+    authorization !== undefined ? /^Bearer[ ]+(\S+)/i.exec(authorization)?.[1] : query.get('access_token');
+  const payload = token === undefined || token === null ? null : jwt.decode(token);
+  const exp = typeof payload === 'object' && payload !== null ? payload.exp : undefined;
+  // Verified tokens always carry exp (src/auth/tokens.ts refuses those without).
+  if (exp === undefined)
+    throw new ApiError(401, 'The token is not valid.', { headers: { 'WWW-Authenticate': 'Bearer' } });
+  return exp * 1000;
 }
 
 /**

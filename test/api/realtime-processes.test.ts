@@ -11,11 +11,27 @@ import { resetDatabase, sharedDatabase } from '../helpers/app.js';
 import { spawnServer } from '../helpers/process.js';
 import type { ServerProcess } from '../helpers/process.js';
 import { bearer, seedUser } from '../helpers/users.js';
-import { openSocket, wsUrl } from '../helpers/ws.js';
+import { openSocket, refusedUpgrade, wsUrl } from '../helpers/ws.js';
 import type { TestSocket } from '../helpers/ws.js';
 
 const SECRET = 'cross-process-secret-that-is-long-enough-0123456789';
 const databaseUrl = process.env['DATABASE_URL'] || undefined;
+/** The per-user cap, and a heartbeat short enough that a dead process's slots free within seconds. */
+const CAP = 3;
+const HEARTBEAT_MS = 2000;
+
+/** Retries `attempt` until it resolves, for up to `timeoutMs`; rejects with the last error. */
+async function eventually<T>(attempt: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
 
 interface Frame {
   type: string;
@@ -28,6 +44,13 @@ describe('realtime across two server processes (PostgreSQL only; skipped on the 
   let a: ServerProcess | undefined;
   let b: ServerProcess | undefined;
   let sockets: TestSocket[] = [];
+  const env = {
+    DATABASE_URL: databaseUrl ?? '',
+    JWT_SECRET: SECRET,
+    DB_POOL_MAX: '4',
+    WS_MAX_CONNECTIONS_PER_USER: String(CAP),
+    WS_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+  };
   const tokens = createTokenService(loadConfig({ JWT_SECRET: SECRET }));
   const connect = async (server: ServerProcess, path: string, userId: number): Promise<TestSocket> => {
     const socket = await openSocket(wsUrl(server.url, path), { headers: bearer(tokens.issue(userId).token) });
@@ -40,7 +63,6 @@ describe('realtime across two server processes (PostgreSQL only; skipped on the 
     // Reset once, not between tests: the servers remember delivered message ids, and
     // `truncate ... restart identity` would hand out the same ids again.
     await resetDatabase();
-    const env = { DATABASE_URL: databaseUrl, JWT_SECRET: SECRET, DB_POOL_MAX: '4' };
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
     await Promise.all([a.waitFor(), b.waitFor()]);
   });
@@ -97,5 +119,40 @@ describe('realtime across two server processes (PostgreSQL only; skipped on the 
     onA.send(JSON.stringify({ type: 'message', text: 'said during the outage' }));
     const seen = await onB.until<Frame>((f) => f.type === 'message', 15_000);
     expect(seen.message?.text).to.equal('said during the outage');
+  });
+
+  it('caps the connections of one user across both processes, and frees a slot when one closes', async () => {
+    const ann = await seedUser();
+    const headers = bearer(tokens.issue(ann.id).token);
+    await connect(a!, '/ws/chat/general', ann.id);
+    await connect(a!, '/ws/1', ann.id);
+    const onB = await connect(b!, '/ws/chat/general', ann.id);
+    for (const server of [a!, b!]) {
+      const refused = await refusedUpgrade(wsUrl(server.url, '/ws/chat/general'), { headers });
+      expect(refused.status, server.url).to.equal(429);
+      expect(refused.opened).to.equal(false);
+    }
+    await onB.close();
+    // B deletes the slot as the socket closes; A sees it free (retried: the delete is asynchronous).
+    await eventually(() => connect(a!, '/ws/2', ann.id));
+  });
+
+  it("stops counting a killed process's connections once it has missed two heartbeats", async () => {
+    const c = await spawnServer(env);
+    try {
+      await c.waitFor();
+      const zed = await seedUser();
+      for (let i = 1; i <= CAP; i += 1) await connect(c, `/ws/${i}`, zed.id);
+      const full = await refusedUpgrade(wsUrl(a!.url, '/ws/chat/general'), {
+        headers: bearer(tokens.issue(zed.id).token),
+      });
+      expect(full.status).to.equal(429);
+      c.kill('SIGKILL');
+      await c.exited;
+      // Its rows stay behind (nobody deleted them) but stop counting after 2 heartbeats.
+      await eventually(() => connect(a!, '/ws/chat/general', zed.id));
+    } finally {
+      await c.stop();
+    }
   });
 });

@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { updateUser } from '../../src/db/repos/users.repo.js';
+import jwt from 'jsonwebtoken';
+import { Kysely, PostgresDialect } from 'kysely';
+import type pg from 'pg';
+import { loadSpec } from '../../src/contract/spec.js';
+import type { DatabaseHandle } from '../../src/db/database.js';
+import { deleteUser, updateUser } from '../../src/db/repos/users.repo.js';
+import type { Database } from '../../src/db/schema.js';
 import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { bearer, seedUser, tokenFor } from '../helpers/users.js';
@@ -14,6 +20,26 @@ interface ChatFrame {
   errors?: { path: string; keyword: string }[];
   room?: string;
   user_id?: number;
+}
+
+/** A database that never answers: migrations wait for ever, so the app never becomes ready. */
+function neverOpens(): DatabaseHandle {
+  const pool = (): Promise<pg.Pool> => new Promise(() => undefined);
+  return {
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    kind: 'postgres',
+    ping: async () => false,
+    poolStats: () => undefined,
+    close: async () => undefined,
+  };
+}
+
+interface Summary {
+  type: string;
+  joined: number[];
+  left: number[];
+  joined_count: number;
+  left_count: number;
 }
 
 describe('realtime', () => {
@@ -91,6 +117,17 @@ describe('realtime', () => {
       expect(res.headers.get('upgrade')).to.equal('websocket');
       expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
     });
+
+    it('answers a plain GET with an invalid path parameter with 422, like any operation', async () => {
+      const user = await seedUser();
+      for (const path of ['/ws/abc', '/ws/chat/no%20spaces']) {
+        const res = await t.fetch(path, { headers: bearer(tokenFor(t, user.id)) });
+        expect(res.status, path).to.equal(422);
+        expect(res.headers.get('content-type'), path).to.match(/^application\/problem\+json/);
+        const problem = (await res.json()) as { errors: { in: string }[] };
+        expect(problem.errors[0]?.in, path).to.equal('path');
+      }
+    });
   });
 
   describe('upgrade checks (before the handshake)', () => {
@@ -137,6 +174,48 @@ describe('realtime', () => {
       expect(unknown.status).to.equal(404);
     });
 
+    it("refuses a role the operation's x-roles does not list with 403 (a fixture contract narrows connectChat to admins)", async () => {
+      const spec = loadSpec();
+      const operations = spec.operations.map((op) =>
+        op.operationId === 'connectChat' ? { ...op, roles: ['admin'] } : op,
+      );
+      const byId = new Map(operations.map((op) => [op.operationId, op]));
+      const adminsOnly = await startApp({}, { spec: { ...spec, operations, byId } });
+      try {
+        const user = await seedUser();
+        const admin = await seedUser({ role: 'admin' });
+        const refused = await refusedUpgrade(wsUrl(adminsOnly.url, '/ws/chat/general'), {
+          headers: bearer(tokenFor(adminsOnly, user.id)),
+        });
+        expect(refused.status).to.equal(403);
+        expect(refused.opened).to.equal(false);
+        expect(JSON.parse(refused.body)).to.include({ status: 403, instance: '/ws/chat/general' });
+        await connect('/ws/chat/general', admin.id, adminsOnly);
+      } finally {
+        await Promise.all(sockets.map((s) => s.close()));
+        sockets = [];
+        await adminsOnly.close();
+      }
+    });
+
+    it('refuses upgrades with 503 and Retry-After while the database is still opening', async () => {
+      const starting = await startApp({}, { database: neverOpens(), waitUntilReady: false });
+      try {
+        // A well-formed token: without the gate the upgrade would wait on the account lookup for ever.
+        const headers = bearer(tokenFor(starting, 1));
+        for (const path of ['/ws/chat/general', '/ws/1']) {
+          const refused = await refusedUpgrade(wsUrl(starting.url, path), { headers });
+          expect(refused.opened, path).to.equal(false);
+          expect(refused.status, path).to.equal(503);
+          expect(refused.headers['retry-after'], path).to.equal('1');
+          expect(refused.headers['content-type'], path).to.match(/^application\/problem\+json/);
+          expect(JSON.parse(refused.body), path).to.include({ status: 503, instance: path });
+        }
+      } finally {
+        await starting.close();
+      }
+    });
+
     it('caps the connections per user with 429', async () => {
       const capped = await startApp({ WS_MAX_CONNECTIONS_PER_USER: '2' });
       try {
@@ -149,6 +228,12 @@ describe('realtime', () => {
         });
         expect(refused.status).to.equal(429);
         expect(refused.headers['retry-after']).to.match(/^\d+$/);
+        // One count over both paths: the chat path is refused too.
+        const chat = await refusedUpgrade(wsUrl(capped.url, '/ws/chat/general'), {
+          headers: bearer(tokenFor(capped, user.id)),
+        });
+        expect(chat.status).to.equal(429);
+        expect(chat.opened).to.equal(false);
         await connect('/ws/3', other.id, capped);
       } finally {
         await Promise.all(sockets.map((s) => s.close()));
@@ -190,6 +275,41 @@ describe('realtime', () => {
       expect(await a.nextJson()).to.include({ type: 'join', room: 'lobby', user_id: bob.id });
       await b.close();
       expect(await a.nextJson()).to.include({ type: 'leave', room: 'lobby', user_id: bob.id });
+    });
+
+    it('sums up joins and leaves in a large room in one presence frame instead of one frame each', async () => {
+      const limited = await startApp({ WS_PRESENCE_ROOM_LIMIT: '3' });
+      try {
+        const [ann, bob, cid, dan] = [await seedUser(), await seedUser(), await seedUser(), await seedUser()];
+        const a = await connect('/ws/chat/big', ann.id, limited);
+        expect(await a.nextJson()).to.include({ type: 'join', user_id: ann.id });
+        await connect('/ws/chat/big', bob.id, limited);
+        expect(await a.nextJson()).to.include({ type: 'join', user_id: bob.id });
+        // Three members and more: no frame per join, but summaries (one a second at most).
+        await connect('/ws/chat/big', cid.id, limited);
+        const d = await connect('/ws/chat/big', dan.id, limited);
+        const joined: number[] = [];
+        let joins = 0;
+        while (joins < 2) {
+          const summary = await a.nextJson<Summary>();
+          expect(summary).to.include({ type: 'presence', room: 'big', left_count: 0 });
+          joined.push(...summary.joined);
+          joins += summary.joined_count;
+        }
+        expect(joined).to.deep.equal([cid.id, dan.id]);
+        await d.close();
+        expect(await a.nextJson()).to.deep.include({
+          type: 'presence',
+          joined: [],
+          left: [dan.id],
+          joined_count: 0,
+          left_count: 1,
+        });
+      } finally {
+        await Promise.all(sockets.map((s) => s.close()));
+        sockets = [];
+        await limited.close();
+      }
     });
 
     it('answers invalid frames with error frames, stores nothing, and stays open', async () => {
@@ -308,6 +428,50 @@ describe('realtime', () => {
         await Promise.all(sockets.map((s) => s.close()));
         sockets = [];
         await slow.close();
+      }
+    });
+
+    it('closes a socket with 4401 when its access token expires', async () => {
+      const ann = await seedUser();
+      const { jwtSecret, jwtIssuer, jwtAudience } = t.app.deps.config;
+      // The app's own tokens live 60 s at least (JWT_TTL_SECONDS); this one, signed the same way, 2 s.
+      const token = jwt.sign({}, jwtSecret, {
+        algorithm: 'HS256',
+        subject: String(ann.id),
+        issuer: jwtIssuer,
+        audience: jwtAudience,
+        expiresIn: 2,
+      });
+      const chat = await openSocket(wsUrl(t.url, '/ws/chat/general'), { headers: bearer(token) });
+      const echo = await openSocket(wsUrl(t.url, `/ws/1?access_token=${token}`));
+      const lasting = await connect('/ws/chat/general', ann.id);
+      sockets.push(chat, echo);
+      expect(await chat.closed(15_000)).to.deep.equal({ code: 4401, reason: 'Token expired' });
+      expect(await echo.closed(15_000)).to.deep.equal({ code: 4401, reason: 'Token expired' });
+      expect(lasting.ws.readyState).to.equal(lasting.ws.OPEN);
+    });
+
+    it('closes the sockets of an account deleted or deactivated after it connected, at the next heartbeat', async () => {
+      const quick = await startApp({ WS_HEARTBEAT_INTERVAL_MS: '100' });
+      try {
+        const ann = await seedUser();
+        const bob = await seedUser();
+        const cid = await seedUser();
+        const a = await connect('/ws/chat/general', ann.id, quick);
+        const b = await connect('/ws/1', bob.id, quick);
+        const c = await connect('/ws/chat/general', cid.id, quick);
+        const { db } = await sharedDatabase();
+        await deleteUser(db, ann.id);
+        await updateUser(db, bob.id, { is_active: false });
+        const gone = { code: 4401, reason: 'The account no longer exists or is deactivated' };
+        expect(await a.closed(15_000)).to.deep.equal(gone);
+        expect(await b.closed(15_000)).to.deep.equal(gone);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(c.ws.readyState).to.equal(c.ws.OPEN);
+      } finally {
+        await Promise.all(sockets.map((s) => s.close()));
+        sockets = [];
+        await quick.close();
       }
     });
 

@@ -10,6 +10,7 @@ import * as itemsOrders from './2026_11_28_0003_items_orders.js';
 import * as files from './2026_11_28_0004_files.js';
 import * as chat from './2026_11_28_0005_chat.js';
 import * as jobs from './2026_11_28_0006_jobs.js';
+import * as wsSessions from './2026_11_28_0007_ws_sessions.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '2026_11_28_0001_users': users,
@@ -18,4 +19,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '2026_11_28_0004_files': files,
   '2026_11_28_0005_chat': chat,
   '2026_11_28_0006_jobs': jobs,
+  '2026_11_28_0007_ws_sessions': wsSessions,
 };
