@@ -146,12 +146,21 @@ function explainRatio(one: readonly BudgetedRun[], two: readonly BudgetedRun[]):
   const total = perRequest(two, (c) => c.server + c.postgres + c.generator + c.other);
   const capOne = 1e6 / serverOne;
   const capTwo = 2e6 / total;
+  // The ceiling if a request cost two workers no more than it cost one.
+  const totalOne = perRequest(one, (c) => c.server + c.postgres + c.generator + c.other);
+  const rpsOne = median(one.map((r) => r.requestsPerSecond));
   console.log(
     `  one worker used ${int(median(one.map((r) => r.cpu.percent.server)))} % of a core ` +
       `(its cap: 1 core / ${int(serverOne)} µs = ${int(capOne)} req/s); with two workers a request costs the machine ` +
       `${int(total)} µs in all (cap: 2 cores / ${int(total)} µs = ${int(capTwo)} req/s). The most this machine ` +
       `allows is ${(capTwo / capOne).toFixed(2)}× (the server's own share of a request: ` +
       `${pct(perRequest(two, (c) => c.server) / total)}).`,
+  );
+  console.log(
+    `  at one worker's costs (${int(totalOne)} µs a request in all) two cores would allow ` +
+      `${int(2e6 / totalOne)} req/s, ${(2e6 / totalOne / rpsOne).toFixed(2)}× the one-worker figure; ` +
+      `with two workers a request cost the server ${pct(perRequest(two, (c) => c.server) / serverOne - 1)} more ` +
+      `CPU and PostgreSQL ${pct(perRequest(two, (c) => c.postgres) / perRequest(one, (c) => c.postgres) - 1)} more.`,
   );
 }
 

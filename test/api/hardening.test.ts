@@ -26,6 +26,7 @@ describe('security headers', () => {
       );
       expect(res.headers.get('referrer-policy'), path).to.equal('no-referrer');
       expect(res.headers.get('strict-transport-security'), path).to.match(/^max-age=\d+/);
+      expect(res.headers.get('cross-origin-resource-policy'), path).to.equal('same-origin');
       expect(res.headers.get('x-powered-by'), path).to.equal(null);
     }
   });
