@@ -26,7 +26,7 @@ import { createBatcher } from './batch.js';
 import type { Bus, BusEvent } from './bus.js';
 import { errorFrame, frameErrors, frameValidators, serialize } from './frames.js';
 import type { ChatClientFrame, ErrorFrame, FrameError } from './frames.js';
-import { findAccounts } from './accounts.js';
+import { activeUserIds } from '../db/repos/users.repo.js';
 import { createRateLimiter } from './rate-limit.js';
 import type { RateLimiter } from './rate-limit.js';
 import { memorySessions, postgresSessions } from './sessions.js';
@@ -605,7 +605,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     if (checkingAccounts || clients.size === 0) return;
     checkingAccounts = true;
     try {
-      const active = await findAccounts(deps.db, [...new Set([...clients].map((c) => c.userId))]);
+      const active = await activeUserIds(deps.db, [...new Set([...clients].map((c) => c.userId))]);
       for (const client of clients) {
         if (!active.has(client.userId))
           closeUnauthorized(client, 'The account no longer exists or is deactivated');

@@ -5,8 +5,13 @@
  * on the embedded database (one process) a counter in memory does the same.
  */
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import {
+  claimSession,
+  refreshSessions,
+  releaseSession,
+  removeInstanceSessions,
+} from '../db/repos/ws-sessions.repo.js';
 import type { Database } from '../db/schema.js';
 
 export interface Sessions {
@@ -44,55 +49,31 @@ export function memorySessions(cap: number): Sessions {
   };
 }
 
-/** Keys the advisory locks of this module (pg_advisory_xact_lock(int, int)): "ws". */
-const LOCK_NAMESPACE = 0x7773;
-
 /**
- * Every process on one PostgreSQL: rows in `ws_sessions`. A row not refreshed
- * for `staleMs` (two heartbeats) belongs to a process that died; it no longer
- * counts and is deleted by the next claim for that user or the next refresh.
+ * Every process on one PostgreSQL: rows in `ws_sessions` (db/repos/ws-sessions.repo.ts).
+ * A row not refreshed for `staleMs` (two heartbeats) belongs to a process that
+ * died; it no longer counts and is deleted by the next claim for that user or
+ * the next refresh.
  */
 export function postgresSessions(
   db: Kysely<Database>,
   options: { readonly cap: number; readonly instance: string; readonly staleMs: number },
 ): Sessions {
   const { cap, instance, staleMs } = options;
-  const stale = sql`now() - make_interval(secs => ${staleMs / 1000})`;
   // Until a slot was taken there is nothing to refresh or remove (nor a database to wait for).
   let claimed = false;
   return {
-    claim(userId) {
-      return db.transaction().execute(async (trx) => {
-        // One claim per user at a time across processes, so two cannot both see room for one more.
-        await sql`select pg_advisory_xact_lock(${LOCK_NAMESPACE}, (${userId}::bigint % 2147483647)::int)`.execute(
-          trx,
-        );
-        await sql`delete from ws_sessions where user_id = ${userId} and seen_at < ${stale}`.execute(trx);
-        const { rows } = await sql<{ open: string }>`
-          select count(*) as open from ws_sessions where user_id = ${userId}`.execute(trx);
-        const open = Number(rows[0]?.open ?? 0);
-        if (open >= cap) return { id: undefined, open };
-        const id = randomUUID();
-        await trx.insertInto('ws_sessions').values({ id, user_id: userId, instance }).execute();
-        claimed = true;
-        return { id };
-      });
+    async claim(userId) {
+      const result = await claimSession(db, { userId, cap, instance, staleMs });
+      if (result.id !== undefined) claimed = true;
+      return result;
     },
-    async release(_userId, id) {
-      await db.deleteFrom('ws_sessions').where('id', '=', id).execute();
-    },
+    release: (_userId, id) => releaseSession(db, id),
     async refresh() {
-      if (!claimed) return;
-      await db
-        .updateTable('ws_sessions')
-        .set({ seen_at: sql`now()` })
-        .where('instance', '=', instance)
-        .execute();
-      await sql`delete from ws_sessions where seen_at < ${stale}`.execute(db);
+      if (claimed) await refreshSessions(db, instance, staleMs);
     },
     async close() {
-      if (!claimed) return;
-      await db.deleteFrom('ws_sessions').where('instance', '=', instance).execute();
+      if (claimed) await removeInstanceSessions(db, instance);
     },
   };
 }

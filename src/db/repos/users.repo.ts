@@ -70,3 +70,15 @@ export async function promoteToAdmin(db: Db, email: string): Promise<boolean> {
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
+
+/** Of `ids`, those whose account still exists and is active; one query for all of them. */
+export async function activeUserIds(db: Db, ids: readonly number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('users')
+    .select('id')
+    .where(sql<boolean>`id = any(${[...ids]}::bigint[])`)
+    .where('is_active', '=', true)
+    .execute();
+  return new Set(rows.map((row) => Number(row.id)));
+}
