@@ -350,6 +350,13 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     else pending.leftCount += 1;
   };
 
+  /** A join or leave on this process: told to its members here, and published to the other processes. */
+  const announce = (room: string, userId: number, event: 'join' | 'leave'): void => {
+    const at = new Date().toISOString();
+    presence(room, userId, event, at);
+    publish({ kind: 'presence', origin: bus.origin, room, userId, event, at });
+  };
+
   const onChatFrame = (client: Client, text: string): void => {
     let frame: unknown;
     try {
@@ -496,16 +503,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
       const members = rooms.get(client.room);
       members?.delete(client);
       if (members?.size === 0) rooms.delete(client.room);
-      const at = new Date().toISOString();
-      presence(client.room, client.userId, 'leave', at);
-      publish({
-        kind: 'presence',
-        origin: bus.origin,
-        room: client.room,
-        userId: client.userId,
-        event: 'leave',
-        at,
-      });
+      announce(client.room, client.userId, 'leave');
     });
 
     if (client.kind === 'echo') {
@@ -518,16 +516,7 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
       rooms.set(client.room, members);
     }
     members.add(client);
-    const at = new Date().toISOString();
-    presence(client.room, client.userId, 'join', at);
-    publish({
-      kind: 'presence',
-      origin: bus.origin,
-      room: client.room,
-      userId: client.userId,
-      event: 'join',
-      at,
-    });
+    announce(client.room, client.userId, 'join');
   };
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {

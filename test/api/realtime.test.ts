@@ -1,12 +1,8 @@
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
-import { Kysely, PostgresDialect } from 'kysely';
-import type pg from 'pg';
 import { loadSpec } from '../../src/contract/spec.js';
-import type { DatabaseHandle } from '../../src/db/database.js';
 import { deleteUser, updateUser } from '../../src/db/repos/users.repo.js';
-import type { Database } from '../../src/db/schema.js';
-import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
+import { countRows, neverOpens, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { bearer, seedUser, tokenFor } from '../helpers/users.js';
 import { openSocket, refusedUpgrade, wsUrl } from '../helpers/ws.js';
@@ -20,18 +16,6 @@ interface ChatFrame {
   errors?: { path: string; keyword: string }[];
   room?: string;
   user_id?: number;
-}
-
-/** A database that never answers: migrations wait for ever, so the app never becomes ready. */
-function neverOpens(): DatabaseHandle {
-  const pool = (): Promise<pg.Pool> => new Promise(() => undefined);
-  return {
-    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
-    kind: 'postgres',
-    ping: async () => false,
-    poolStats: () => undefined,
-    close: async () => undefined,
-  };
 }
 
 interface Summary {

@@ -4,24 +4,8 @@
  * work, security or body parsing. The database here never opens.
  */
 import { expect } from 'chai';
-import { Kysely, PostgresDialect } from 'kysely';
-import type pg from 'pg';
 import { loadSpec } from '../../src/contract/spec.js';
-import type { DatabaseHandle } from '../../src/db/database.js';
-import type { Database } from '../../src/db/schema.js';
-import { startApp } from '../helpers/app.js';
-
-/** A database that never answers: migrations wait for ever, so the app never becomes ready. */
-function neverOpens(): DatabaseHandle {
-  const pool = (): Promise<pg.Pool> => new Promise(() => undefined);
-  return {
-    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
-    kind: 'postgres',
-    ping: async () => false,
-    poolStats: () => undefined,
-    close: async () => undefined,
-  };
-}
+import { neverOpens, startApp } from '../helpers/app.js';
 
 describe('start-up gate', () => {
   it('answers 503 with Retry-After for every operation but getHealth and getReadiness', async () => {

@@ -4,7 +4,8 @@
  * DATABASE_URL when it is set. `resetDatabase()` empties it between tests.
  */
 import { Writable } from 'node:stream';
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import type pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import type { App, BuildOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -33,6 +34,18 @@ export function sharedDatabase(): Promise<DatabaseHandle> {
 after(async () => {
   if (shared !== undefined) await (await shared).close();
 });
+
+/** A database that never answers: migrations wait for ever, so an app on it never becomes ready. */
+export function neverOpens(): DatabaseHandle {
+  const pool = (): Promise<pg.Pool> => new Promise(() => undefined);
+  return {
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    kind: 'postgres',
+    ping: async () => false,
+    poolStats: () => undefined,
+    close: async () => undefined,
+  };
+}
 
 /** Empties every application table (not the migration bookkeeping). */
 export async function resetDatabase(): Promise<void> {
