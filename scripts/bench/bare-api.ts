@@ -37,7 +37,7 @@ async function account(req: Request): Promise<UserRow | undefined> {
   if (token === undefined) return undefined;
   let userId: number;
   try {
-    userId = tokens.verify(token);
+    ({ userId } = tokens.verify(token));
   } catch {
     return undefined;
   }

@@ -4,9 +4,22 @@
  * deletion, a deactivation or a role change takes effect on the next one.
  */
 import { ApiError } from '../contract/errors.js';
-import type { SecurityHandler } from '../contract/types.js';
+import type { Principal, SecurityHandler } from '../contract/types.js';
 import { findUserById } from '../db/repos/users.repo.js';
+import type { Deps } from '../deps.js';
 import { invalidToken } from './tokens.js';
+
+/**
+ * The caller behind a bearer token, however it arrived (header, or a WebSocket's
+ * `access_token` query): the token is verified and the account read now.
+ */
+export async function principalFromToken(token: string, deps: Deps): Promise<Principal> {
+  const { userId, expiresAt } = deps.auth.tokens.verify(token);
+  const user = await findUserById(deps.db, userId);
+  if (user === undefined || !user.is_active)
+    throw invalidToken('The account no longer exists or is deactivated.');
+  return { kind: 'user', userId: user.id, role: user.role, user, tokenExpiresAt: expiresAt };
+}
 
 export const bearerSecurity: SecurityHandler = async ({ headers }, deps) => {
   const header = headers['authorization'];
@@ -17,9 +30,5 @@ export const bearerSecurity: SecurityHandler = async ({ headers }, deps) => {
       headers: { 'WWW-Authenticate': 'Bearer' },
     });
   }
-  const userId = deps.auth.tokens.verify(found[1]);
-  const user = await findUserById(deps.db, userId);
-  if (user === undefined || !user.is_active)
-    throw invalidToken('The account no longer exists or is deactivated.');
-  return { kind: 'user', userId: user.id, role: user.role, user };
+  return principalFromToken(found[1], deps);
 };

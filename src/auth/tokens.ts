@@ -12,8 +12,11 @@ const ALGORITHM = 'HS256';
 
 export interface TokenService {
   issue(userId: number): { token: string; expiresIn: number };
-  /** The user id in a valid token; throws a 401 ApiError with an RFC 6750 challenge otherwise. */
-  verify(token: string): number;
+  /**
+   * The user id and expiry (ms since the epoch) of a valid token; throws a 401
+   * ApiError with an RFC 6750 challenge otherwise.
+   */
+  verify(token: string): { userId: number; expiresAt: number };
 }
 
 /** 401 with `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3.1). */
@@ -66,7 +69,7 @@ export function createTokenService(
       ) {
         throw invalidToken('The token is not valid.');
       }
-      return Number(sub);
+      return { userId: Number(sub), expiresAt: payload.exp * 1000 };
     },
   };
 }

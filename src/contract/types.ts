@@ -63,6 +63,8 @@ export interface Principal {
   readonly role?: string;
   /** The account row the bearer check read for this request, so handlers need not read it again. */
   readonly user?: UserRow;
+  /** When the bearer token expires (ms since the epoch): an open WebSocket is closed then. */
+  readonly tokenExpiresAt?: number;
 }
 
 /** What a handler receives: parameters coerced to their schema types and a validated body. */

@@ -367,16 +367,18 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     const mediaType = reply.contentType ?? types[0];
     if (responseValidation === 'off') return { ...reply, mediaType };
     const problems: string[] = [];
+    const covering =
+      declared === undefined || mediaType === undefined ? undefined : coveringMediaType(declared, mediaType);
     if (declared === undefined) {
       problems.push(`status ${reply.status} is not declared`);
     } else if (reply.body === undefined) {
       if (types.length > 0) problems.push(`status ${reply.status} must have a body`);
-    } else if (mediaType === undefined || coveringMediaType(declared, mediaType) === undefined) {
+    } else if (mediaType === undefined || covering === undefined) {
       problems.push(`media type ${String(mediaType)} is not declared for status ${reply.status}`);
     } else if (isBinaryBody(reply.body)) {
       if (isJson(mediaType)) problems.push(`a ${mediaType} body must be a JSON value, not a byte stream`);
     } else {
-      const validate = declared.get(coveringMediaType(declared, mediaType) ?? mediaType);
+      const validate = declared.get(covering);
       if (validate !== undefined && !validate(reply.body)) {
         problems.push(...toFieldErrors('body', validate.errors).map((e) => `${e.path || '/'} ${e.message}`));
       }

@@ -18,7 +18,8 @@ import type { AnyHandler, Exchange, OutgoingReply } from './backend.js';
 import { createBodyParsers, isJson } from './body.js';
 import { docsRouter } from './docs.js';
 import { metricsRoute } from './metrics.js';
-import { corsPolicy, requestContext, requestState, securityHeaders, startupGate } from './middleware.js';
+import { startupGate } from '../startup-gate.js';
+import { corsPolicy, requestContext, requestState, securityHeaders } from './middleware.js';
 import { sendProblem, toProblem } from './problem.js';
 
 export interface HttpOptions {

@@ -8,7 +8,6 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import onHeaders from 'on-headers';
 import type { Logger } from 'pino';
-import { ApiError } from '../contract/errors.js';
 import type { Metrics } from '../metrics.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -191,25 +190,5 @@ export function securityHeaders(): RequestHandler {
       url === '/docs' || url.startsWith('/docs/') || url.startsWith('/docs?') || url.startsWith('/redoc');
     replay(docsPage ? docs : api, res);
     next();
-  };
-}
-
-/** Operations that answer while the database is still opening: liveness and readiness. */
-const OPEN_DURING_STARTUP: ReadonlySet<string> = new Set(['getHealth', 'getReadiness']);
-
-/**
- * Until the database is open and migrated, operations other than liveness and
- * readiness are refused at once with 503 and Retry-After, rather than left
- * waiting for a schema that is not there yet (a new embedded database takes
- * seconds to create). The contract and docs are not operations: they answer.
- * Returns a check that throws the 503.
- */
-export function startupGate(isReady: () => boolean): (operationId: string) => void {
-  let open = false;
-  return (operationId) => {
-    if (open || (open = isReady()) || OPEN_DURING_STARTUP.has(operationId)) return;
-    throw new ApiError(503, 'The service is starting; try again shortly.', {
-      headers: { 'Retry-After': '1' },
-    });
   };
 }

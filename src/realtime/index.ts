@@ -17,7 +17,7 @@ import { RouteIndex } from '../contract/routes.js';
 import type { Spec } from '../contract/spec.js';
 import type { Validation } from '../contract/validation.js';
 import { findMessages, insertMessages, messagesSince } from '../db/repos/chat.repo.js';
-import { startupGate } from '../http/middleware.js';
+import { startupGate } from '../startup-gate.js';
 import type { NewChatMessage } from '../db/repos/chat.repo.js';
 import type { ChatMessageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';

@@ -9,16 +9,13 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import jwt from 'jsonwebtoken';
-import { bearerSecurity } from '../auth/bearer.js';
-import { invalidToken } from '../auth/tokens.js';
+import { bearerSecurity, principalFromToken } from '../auth/bearer.js';
 import { ApiError } from '../contract/errors.js';
 import type { RouteIndex } from '../contract/routes.js';
 import type { OperationSpec } from '../contract/spec.js';
 import type { Principal, SecurityHandler } from '../contract/types.js';
 import { coerceParameter, toFieldErrors } from '../contract/validation.js';
 import type { Validation } from '../contract/validation.js';
-import { findUserById } from '../db/repos/users.repo.js';
 import type { Deps } from '../deps.js';
 
 /** The operations served on the `upgrade` event. */
@@ -36,11 +33,7 @@ export const accessTokenQuerySecurity: SecurityHandler = async ({ query }, deps)
       headers: { 'WWW-Authenticate': 'Bearer' },
     });
   }
-  const userId = deps.auth.tokens.verify(token);
-  const user = await findUserById(deps.db, userId);
-  if (user === undefined || !user.is_active)
-    throw invalidToken('The account no longer exists or is deactivated.');
-  return { kind: 'user', userId: user.id, role: user.role, user };
+  return principalFromToken(token, deps);
 };
 
 export interface UpgradeRequest {
@@ -111,7 +104,11 @@ export async function checkUpgrade(
     req.headers.authorization !== undefined
       ? await bearerSecurity(security, deps)
       : await accessTokenQuerySecurity(security, deps);
-  if (principal.userId === undefined || principal.role === undefined) {
+  if (
+    principal.userId === undefined ||
+    principal.role === undefined ||
+    principal.tokenExpiresAt === undefined
+  ) {
     throw new ApiError(401, 'This operation needs a bearer token.', {
       headers: { 'WWW-Authenticate': 'Bearer' },
     });
@@ -125,23 +122,8 @@ export async function checkUpgrade(
     userId: principal.userId,
     role: principal.role,
     requestId,
-    expiresAt: tokenExpiry(req.headers.authorization, query),
+    expiresAt: principal.tokenExpiresAt,
   };
-}
-
-/**
- * The `exp` of the token the security handler has just verified (so reading
- * it without verifying again is safe), in ms since the epoch.
- */
-function tokenExpiry(authorization: string | undefined, query: URLSearchParams): number {
-  const token =
-    authorization !== undefined ? /^Bearer[ ]+(\S+)/i.exec(authorization)?.[1] : query.get('access_token');
-  const payload = token === undefined || token === null ? null : jwt.decode(token);
-  const exp = typeof payload === 'object' && payload !== null ? payload.exp : undefined;
-  // Verified tokens always carry exp (src/auth/tokens.ts refuses those without).
-  if (exp === undefined)
-    throw new ApiError(401, 'The token is not valid.', { headers: { 'WWW-Authenticate': 'Bearer' } });
-  return exp * 1000;
 }
 
 /**
