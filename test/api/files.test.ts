@@ -3,7 +3,7 @@
  * the database). After every refused or broken upload, nothing may be left:
  * no row, no chunk, no file on disk.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,15 @@ import { newStorageKey } from '../../src/files/storage.js';
 import { sweepOrphans } from '../../src/files/sweep.js';
 import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
-import { PNG, multipart, postForm, rawUpload, textFile, windowsExecutable } from '../helpers/multipart.js';
+import {
+  PNG,
+  multipart,
+  postForm,
+  rawUpload,
+  textFile,
+  unsniffableBytes,
+  windowsExecutable,
+} from '../helpers/multipart.js';
 import type { Part } from '../helpers/multipart.js';
 import { bearer, seedUser, tokenFor } from '../helpers/users.js';
 import type { components } from '../../generated/openapi.js';
@@ -216,7 +224,7 @@ for (const driver of DRIVERS) {
         // uploadFiles: the first part is stored whole, the second is cut off mid-body.
         const form = multipart([
           textFile('complete', '1.txt', 'files'),
-          { name: 'files', filename: 'big.bin', data: randomBytes(4 * 1024 * 1024) },
+          { name: 'files', filename: 'big.bin', data: unsniffableBytes(4 * 1024 * 1024) },
         ]);
         const objects = async (): Promise<number> =>
           driver === 'database' ? countRows('file_chunks') : (await filesUnder(dir)).length;
@@ -427,7 +435,7 @@ for (const driver of DRIVERS) {
       });
 
       it('streams files larger than one storage chunk, and ranges across chunk boundaries', async () => {
-        const data = randomBytes(2 * 1024 * 1024 + 12_345);
+        const data = unsniffableBytes(2 * 1024 * 1024 + 12_345);
         const big = await stored(
           await upload([
             { name: 'file', filename: 'big.bin', contentType: 'application/octet-stream', data },

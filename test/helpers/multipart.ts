@@ -47,6 +47,17 @@ export function multipart(
 }
 
 /** A text file part named `file`. */
+/**
+ * `size` random bytes behind a plain-text start. Bytes that are random from
+ * the first one now and then begin with some format's magic number (many are
+ * two bytes), and the upload's type sniffing then refuses them with 415: a
+ * test that fails once in a few thousand runs.
+ */
+export function unsniffableBytes(size: number): Buffer {
+  const start = Buffer.from('not any file format: ');
+  return Buffer.concat([start, randomBytes(Math.max(0, size - start.length))]).subarray(0, size);
+}
+
 export const textFile = (data: string, filename = 'hello.txt', name = 'file'): Part => ({
   name,
   filename,
