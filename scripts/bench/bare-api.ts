@@ -1,19 +1,20 @@
 /**
- * Baseline for the database sections: bare Express 5 routes doing the work of
- * the real operations with the app's own pieces and nothing else (no
+ * Baseline for the database sections: a bare `node:http` server doing the
+ * work of the real operations with the app's own pieces and nothing else (no
  * contract, routing index, validation, logging, request id or problem+json):
  *
  *   GET  /users/me  JWT verify (createTokenService) + findUserById, userRowToUser
  *   GET  /items     listItems with skip/limit/q, itemRowToItem
- *   POST /orders    JWT verify + findUserById (the bearer check's SQL), then one
- *                   transaction: lockItems + insertOrder, orderToApi
+ *   POST /orders    JWT verify + findUserById (the bearer check's SQL), the body
+ *                   read and JSON.parse'd, then one transaction: lockItems +
+ *                   insertOrder, orderToApi
  *
  * Same config as the app children (benchAppEnv(): database, pool size, JWT
- * secret, issuer, audience) and the same Express settings as bare-express.ts.
+ * secret, issuer, audience). The app serves its operations on node:http too,
+ * so the ratio is what the contract pipeline costs on top of this work.
  */
 import { createServer } from 'node:http';
-import express from 'express';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createTokenService } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
 import { createDatabase } from '../../src/db/database.js';
@@ -32,7 +33,7 @@ const { db } = database;
 const tokens = createTokenService(config);
 
 /** The caller's active account, or undefined (a missing or bad token, an unknown account). */
-async function account(req: Request): Promise<UserRow | undefined> {
+async function account(req: IncomingMessage): Promise<UserRow | undefined> {
   const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
   if (token === undefined) return undefined;
   let userId: number;
@@ -45,37 +46,58 @@ async function account(req: Request): Promise<UserRow | undefined> {
   return user?.is_active === true ? user : undefined;
 }
 
-const app = express();
-app.disable('x-powered-by');
-app.disable('etag');
-app.set('query parser', false);
+function send(
+  res: ServerResponse,
+  status: number,
+  value?: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (value === undefined) {
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
+  const payload = JSON.stringify(value);
+  res.writeHead(status, {
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(payload)),
+  });
+  res.end(payload);
+}
 
-app.get('/users/me', async (req: Request, res: Response) => {
-  const user = await account(req);
-  if (user === undefined) res.status(401).end();
-  else res.json(userRowToUser(user));
-});
-
-app.get('/items', async (req: Request, res: Response) => {
-  const query = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1));
-  const skip = Number(query.get('skip') ?? 0);
-  const limit = Number(query.get('limit') ?? 10);
-  const { rows, total } = await listItems(db, { skip, limit, q: query.get('q') ?? undefined });
-  res.json({ items: rows.map(itemRowToItem), total, skip, limit });
-});
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
 
 interface OrderBody {
   items: { item_id: number; quantity: number }[];
   shipping_address: string;
 }
 
-app.post('/orders', express.json(), async (req: Request, res: Response) => {
+async function usersMe(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const user = await account(req);
+  if (user === undefined) send(res, 401);
+  else send(res, 200, userRowToUser(user));
+}
+
+async function items(req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
+  const query = new URLSearchParams(rawQuery);
+  const skip = Number(query.get('skip') ?? 0);
+  const limit = Number(query.get('limit') ?? 10);
+  const { rows, total } = await listItems(db, { skip, limit, q: query.get('q') ?? undefined });
+  send(res, 200, { items: rows.map(itemRowToItem), total, skip, limit });
+}
+
+async function orders(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const user = await account(req);
   if (user === undefined) {
-    res.status(401).end();
+    send(res, 401);
     return;
   }
-  const body = req.body as OrderBody;
+  const body = (await readJson(req)) as OrderBody;
   const order = await db.transaction().execute(async (trx) => {
     const missing = await lockItems(
       trx,
@@ -90,11 +112,29 @@ app.post('/orders', express.json(), async (req: Request, res: Response) => {
       }),
     );
   });
-  if (order === undefined) res.status(422).end();
-  else res.status(201).location(`/orders/${order.id}`).json(order);
+  if (order === undefined) send(res, 422);
+  else send(res, 201, order, { Location: `/orders/${order.id}` });
+}
+
+const server = createServer((req, res) => {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const pathname = q < 0 ? url : url.slice(0, q);
+  let served: Promise<void> | undefined;
+  if (req.method === 'GET' && pathname === '/users/me') served = usersMe(req, res);
+  else if (req.method === 'GET' && pathname === '/items')
+    served = items(req, res, q < 0 ? '' : url.slice(q + 1));
+  else if (req.method === 'POST' && pathname === '/orders') served = orders(req, res);
+  if (served === undefined) {
+    send(res, 404);
+    return;
+  }
+  served.catch((error: unknown) => {
+    console.error(error);
+    if (!res.headersSent) send(res, 500);
+  });
 });
 
-const server = createServer(app);
 exitOnSignal(async () => {
   await closeServer(server);
   await database.close();

@@ -1,5 +1,6 @@
 /**
- * One autocannon measurement: a discarded warm-up (JIT, connection set-up,
+ * One load measurement (wrk when installed, autocannon otherwise; see
+ * cpu-budget.ts loadGenerator): a discarded warm-up (JIT, connection set-up,
  * lazy initialisation) followed by the measured run, both with the same
  * settings. autocannon runs in this (parent) process, so it never shares the
  * server's event loop.
@@ -16,6 +17,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { loadGenerator } from './cpu-budget.js';
+import { runWrk } from './wrk.js';
 
 export interface LoadSettings {
   readonly connections: number;
@@ -35,9 +38,9 @@ export interface LoadRequest {
 }
 
 export interface LoadResult {
-  /** Mean of autocannon's per-second request counts (its "Req/Sec Avg"). */
+  /** Requests per second (autocannon: the mean of its per-second counts; wrk: its Requests/sec). */
   readonly requestsPerSecond: number;
-  /** Milliseconds; autocannon's latency histogram has 1 ms resolution. */
+  /** Milliseconds (autocannon's latency histogram has 1 ms resolution). */
   readonly p50: number;
   readonly p99: number;
   readonly total: number;
@@ -98,8 +101,26 @@ function selfUs(): number {
   return user + system;
 }
 
-function run(request: LoadRequest, settings: LoadSettings, duration: number): Promise<autocannon.Result> {
-  return autocannon({
+/** What one run of either load generator gives. */
+interface RunResult {
+  readonly requestsPerSecond: number;
+  readonly total: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly bad: number;
+}
+
+/** A started run: the generator's own process (wrk) when it has one, and its result. */
+interface Started {
+  readonly pid: number | undefined;
+  readonly done: Promise<RunResult>;
+}
+
+async function start(request: LoadRequest, settings: LoadSettings, duration: number): Promise<Started> {
+  if ((await loadGenerator()) === 'wrk' && settings.pipelining === 1) {
+    return runWrk(request, settings.connections, duration);
+  }
+  const done = autocannon({
     url: request.url,
     method: request.method ?? 'GET',
     headers: { ...request.headers },
@@ -108,7 +129,14 @@ function run(request: LoadRequest, settings: LoadSettings, duration: number): Pr
     connections: settings.connections,
     pipelining: settings.pipelining,
     duration,
-  });
+  }).then((result) => ({
+    requestsPerSecond: result.requests.average,
+    total: result.requests.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    bad: result.non2xx + result.errors + result.timeouts,
+  }));
+  return { pid: undefined, done };
 }
 
 /** CPU µs of each process (NaN for those /proc cannot tell). */
@@ -149,30 +177,51 @@ export async function measureTogether(
   options: MeasureOptions = {},
 ): Promise<LoadResult[]> {
   const warmups = loads.filter(({ settings }) => settings.warmupSeconds > 0);
-  await Promise.all(warmups.map(({ request, settings }) => run(request, settings, settings.warmupSeconds)));
+  await Promise.all(
+    warmups.map(
+      async ({ request, settings }) => (await start(request, settings, settings.warmupSeconds)).done,
+    ),
+  );
   const helpers = (await options.helperPids?.()) ?? [];
   const cpuBefore = cpuUs(options.serverPid);
   const helpersBefore = cpuOfEach(helpers);
   const machineBefore = machineBusyUs();
   const selfBefore = selfUs();
   const fromUs = nowUs();
-  const results = await Promise.all(
-    loads.map(({ request, settings }) => run(request, settings, settings.seconds)),
+  const runs = await Promise.all(
+    loads.map(({ request, settings }) => start(request, settings, settings.seconds)),
   );
+  // /proc keeps a process's figures only while it lives: read the generators just before they exit.
+  const generatorPids = runs.flatMap((r) => (r.pid === undefined ? [] : [r.pid]));
+  const seconds = Math.min(...loads.map(({ settings }) => settings.seconds));
+  const generatorCpu = new Promise<number>((resolve) => {
+    setTimeout(
+      () =>
+        resolve([...cpuOfEach(generatorPids).values()].reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0)),
+      Math.max(0, seconds * 1000 - 150),
+    );
+  });
+  const results = await Promise.all(runs.map((r) => r.done));
   const toUs = nowUs();
   const cpuAfter = cpuUs(options.serverPid);
   const helperCpu = cpuSpent(helpersBefore, cpuOfEach(helpers));
   const machineAfter = machineBusyUs();
   const selfAfter = selfUs();
-  const others = machineAfter - machineBefore - (cpuAfter - cpuBefore) - helperCpu - (selfAfter - selfBefore);
+  const others =
+    machineAfter -
+    machineBefore -
+    (cpuAfter - cpuBefore) -
+    helperCpu -
+    (selfAfter - selfBefore) -
+    (await generatorCpu);
   return results.map((result) => ({
-    requestsPerSecond: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    total: result.requests.total,
-    bad: result.non2xx + result.errors + result.timeouts,
-    cpuUsPerRequest: (cpuAfter - cpuBefore) / result.requests.total,
-    dbCpuUsPerRequest: helpers.length === 0 ? NaN : helperCpu / result.requests.total,
+    requestsPerSecond: result.requestsPerSecond,
+    p50: result.p50,
+    p99: result.p99,
+    total: result.total,
+    bad: result.bad,
+    cpuUsPerRequest: (cpuAfter - cpuBefore) / result.total,
+    dbCpuUsPerRequest: helpers.length === 0 ? NaN : helperCpu / result.total,
     // Kernel work on behalf of the two (loopback TCP, softirqs) lands here too, so a few % is normal.
     othersCpuPercent: Math.max(0, (100 * others) / (toUs - fromUs)),
     window: { fromUs, toUs },
@@ -189,6 +238,6 @@ export async function measure(
     [{ request: typeof request === 'string' ? { url: request } : request, settings }],
     options,
   );
-  if (result === undefined) throw new Error('autocannon returned no result');
+  if (result === undefined) throw new Error('the load generator returned no result');
   return result;
 }

@@ -9,6 +9,7 @@ import { summariseProfile } from './cpuprofile.js';
 import type { Row } from './cpuprofile.js';
 import type { LoadResult } from './load.js';
 import { ROOT } from './processes.js';
+import { printStages, stageCosts } from './stages.js';
 
 /** Above this share of one CPU used by other processes during a run, its figures are flagged. */
 export const BUSY_PERCENT = 15;
@@ -114,5 +115,7 @@ export async function printProfiles(
     table('Self time by function:', summary.self);
     table('Inclusive time by function:', summary.inclusive);
     table('Self time by location:', summary.byLocation);
+    console.log('  Per-stage cost (sampled on-CPU time of the main thread / requests; see stages.ts):');
+    printStages(stageCosts(file, ROOT, result.total, result.window), '    ');
   }
 }
