@@ -31,7 +31,7 @@ import { createFileStorage } from './files/storage.js';
 import { sweepOrphans } from './files/sweep.js';
 import { handlers as contractHandlers } from './handlers/index.js';
 import type { AnyHandler } from './http/backend.js';
-import { createHttpApp } from './http/index.js';
+import { createHttp } from './http/index.js';
 import { accessTokenQuerySecurity, attachRealtime } from './realtime/index.js';
 import type { Realtime } from './realtime/index.js';
 import { createBus } from './realtime/bus.js';
@@ -174,7 +174,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     () => undefined,
   );
-  const app = await createHttpApp({
+  const http = await createHttp({
     config,
     spec,
     validation,
@@ -205,7 +205,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     );
   }
 
-  const server = createServer(app);
+  const server = createServer(http.listener);
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = config.headersTimeoutMs;
   // Longer than a load balancer's idle timeout, so the balancer closes idle connections first.

@@ -4,6 +4,7 @@
  * a body over the limit is 413, malformed JSON is 400. `multipart/form-data`
  * streams its files into storage (files/multipart.ts) under its own limits.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { ApiError, validationError } from '../contract/errors.js';
@@ -22,7 +23,7 @@ export interface ParsedBody {
 }
 
 export interface BodyParsers {
-  read(req: Request, res: Response, operation: OperationSpec): Promise<ParsedBody | undefined>;
+  read(req: IncomingMessage, res: ServerResponse, operation: OperationSpec): Promise<ParsedBody | undefined>;
 }
 
 /** application/json and any `+json` type (problem+json, …). */
@@ -34,7 +35,7 @@ export function mediaTypeOf(header: string | undefined): string | undefined {
   return type === '' ? undefined : type;
 }
 
-function hasBody(req: Request): boolean {
+function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
@@ -57,9 +58,15 @@ function parserError(error: unknown, limit: number): ApiError {
   }
 }
 
-function run(parser: RequestHandler, req: Request, res: Response, limit: number): Promise<unknown> {
+/** Runs a body-parser middleware (it needs nothing of Express but the Node request) as a promise. */
+function run(
+  parser: RequestHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    parser(req, res, (error?: unknown) => {
+    void parser(req as Request, res as Response, (error?: unknown) => {
       if (error === undefined || error === null) resolve((req as { body?: unknown }).body);
       else reject(parserError(error, limit));
     });
@@ -69,7 +76,7 @@ function run(parser: RequestHandler, req: Request, res: Response, limit: number)
 /** A stored form for the handler, and the release that removes its files unless `keep()` was called. */
 async function readForm(
   multipart: MultipartReader,
-  req: Request,
+  req: IncomingMessage,
   operation: OperationSpec,
 ): Promise<ParsedBody> {
   const form = await multipart.read(req, operation);

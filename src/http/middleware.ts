@@ -1,34 +1,18 @@
 /**
- * Cross-cutting HTTP concerns that run for every request, matched or not:
- * request id, timing header, one log line per request, security headers, CORS.
+ * Express middleware for the requests the contract does not declare (docs,
+ * metrics, static files, 404s): request id, timing header, one log line per
+ * request, security headers, CORS. The contract pipeline does the same
+ * without Express (pipeline.ts, response.ts), from the same pieces.
  */
-import { randomUUID } from 'node:crypto';
 import cors from 'cors';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import onHeaders from 'on-headers';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
+import { logRequest, RequestState, requestIdFor } from './request-state.js';
 
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** Per-request state shared by the middleware and the dispatcher (kept on `res.locals.state`). */
-export class RequestState {
-  operationId: string | undefined = undefined;
-  private child: Logger | undefined;
-
-  constructor(
-    private readonly root: Logger,
-    readonly requestId: string,
-  ) {}
-
-  /** A logger that stamps the request id; made only when something logs (most requests never do). */
-  get log(): Logger {
-    this.child ??= this.root.child({ reqId: this.requestId });
-    return this.child;
-  }
-}
-
+/** The request's state, kept on `res.locals.state` by requestContext. */
 export function requestState(res: Response): RequestState {
   return (res.locals as { state: RequestState }).state;
 }
@@ -40,14 +24,11 @@ export function requestState(res: Response): RequestState {
  */
 export function requestContext(log: Logger, metrics: Metrics, draining: () => boolean): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    const start = process.hrtime.bigint();
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
-    const state = new RequestState(log, requestId);
+    const state = new RequestState(log, requestIdFor(req));
     (res.locals as { state: RequestState }).state = state;
-    res.setHeader('X-Request-ID', requestId);
+    res.setHeader('X-Request-ID', state.requestId);
     onHeaders(res, function setProcessTime(this: Response) {
-      this.setHeader('X-Process-Time', (Number(process.hrtime.bigint() - start) / 1e9).toFixed(6));
+      this.setHeader('X-Process-Time', state.processTime());
       // While shutting down, end keep-alive connections after this response: a
       // client that keeps its connection busy would otherwise hold the drain open.
       if (draining()) this.setHeader('Connection', 'close');
@@ -55,21 +36,14 @@ export function requestContext(log: Logger, metrics: Metrics, draining: () => bo
     // 'close' comes once per response, after 'finish' or when the connection
     // was cut first (then the line says aborted): one listener is enough.
     res.once('close', () => {
-      const path = req.originalUrl.split('?', 1)[0];
-      const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
-      metrics.observeRequest(state.operationId, req.method, res.statusCode, durationMs / 1000);
-      log.info(
-        {
-          reqId: requestId,
-          method: req.method,
-          path,
-          operationId: state.operationId,
-          status: res.statusCode,
-          contentType: res.getHeader('content-type'),
-          durationMs,
-          aborted: !res.writableFinished,
-        },
-        'request',
+      logRequest(
+        log,
+        metrics,
+        state,
+        req,
+        res,
+        req.originalUrl.split('?', 1)[0],
+        res.getHeader('content-type'),
       );
     });
     next();
@@ -87,7 +61,7 @@ export function corsPolicy(origins: readonly string[]): RequestHandler | undefin
 }
 
 /** What a header middleware did to a response: headers set, and headers removed. */
-interface HeaderEdits {
+export interface HeaderEdits {
   readonly set: readonly (readonly [string, string | readonly string[]])[];
   readonly remove: readonly string[];
 }
@@ -140,9 +114,10 @@ function replay(edits: HeaderEdits, res: Response): void {
  * referrer policies, HSTS, COOP/CORP, ...). API responses are data, never a
  * page, so their Content-Security-Policy forbids everything; the two docs pages
  * get a policy that allows their own scripts, styles and Redoc's blob worker.
- * Helmet computes the headers once; each request replays them.
+ * Helmet computes the headers once; each request replays them (the contract
+ * pipeline writes the API's with the rest of its precomputed headers).
  */
-export function securityHeaders(): RequestHandler {
+export function securityHeaderEdits(): { readonly api: HeaderEdits; readonly docs: HeaderEdits } {
   // API answers are JSON, problems and bytes, never a page: they get the headers
   // OWASP's REST cheat sheet lists (CSP, HSTS, nosniff, frame denial) plus the
   // referrer, cross-origin-resource and cross-domain policies. Helmet's headers
@@ -184,6 +159,15 @@ export function securityHeaders(): RequestHandler {
       xFrameOptions: { action: 'deny' },
     }),
   );
+  return { api, docs };
+}
+
+/** Replays the recorded security headers in Express: the docs pages get theirs, the rest the API's. */
+export function securityHeaders(edits: {
+  readonly api: HeaderEdits;
+  readonly docs: HeaderEdits;
+}): RequestHandler {
+  const { api, docs } = edits;
   return (req, res, next) => {
     const url = req.url;
     const docsPage =

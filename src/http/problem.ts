@@ -4,7 +4,7 @@
  * other error is logged with the request id and answered with a bare 500.
  */
 import { STATUS_CODES } from 'node:http';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ApiError } from '../contract/errors.js';
 import type { FieldError } from '../contract/errors.js';
@@ -92,7 +92,7 @@ export function toProblem(error: unknown, instance: string, requestId: string, l
 }
 
 /** Writes a problem, unless the response has already started (then the connection is cut). */
-export function sendProblem(res: Response, problem: Problem): void {
+export function sendProblem(res: ServerResponse, problem: Problem): void {
   if (res.headersSent) {
     res.destroy();
     return;

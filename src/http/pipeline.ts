@@ -1,0 +1,193 @@
+/**
+ * One pipeline per operation, compiled at start-up:
+ *
+ *   start-up gate → hooks before security (e.g. rate limits) → security + x-roles
+ *   → body read (only when the operation declares one) → parameters coerced,
+ *   Ajv on parameters and body, NUL scan → hooks before the handler → handler
+ *   (with its timeout) → reply check → serialised with precomputed headers.
+ *
+ * Each stage the operation does not need is left out when it is compiled: no
+ * security stage for a public operation, no body read without a request body.
+ * Every error, from any stage, becomes one problem+json answer.
+ */
+import type { ResponseValidation } from '../config.js';
+import { ApiError, validationError } from '../contract/errors.js';
+import type { OperationSpec, Spec } from '../contract/spec.js';
+import type { Principal, SecurityHandlers } from '../contract/types.js';
+import type { Validation } from '../contract/validation.js';
+import type { Deps } from '../deps.js';
+import type { HandlerRegistry } from './backend.js';
+import type { BodyParsers, ParsedBody } from './body.js';
+import type { Exchange } from './exchange.js';
+import { checkInput } from './input.js';
+import type { ParameterValues } from './input.js';
+import { toProblem } from './problem.js';
+import { compileReplyCheck } from './reply-check.js';
+import { isBinaryBody } from './response.js';
+import type { ResponseWriter } from './response.js';
+import { compileSecurity } from './security.js';
+
+/**
+ * A step a team adds to every operation's pipeline. It may read the exchange
+ * (request, operation, caller), throw an `ApiError` to answer with a problem,
+ * or return a promise when it must wait for something.
+ */
+export type PipelineStage = (exchange: Exchange) => void | Promise<void>;
+
+export interface PipelineHooks {
+  /** Run after the start-up gate, before security (rate limits, IP rules). */
+  readonly beforeSecurity?: readonly PipelineStage[];
+  /** Run once the input is validated, just before the handler (the caller is known). */
+  readonly beforeHandler?: readonly PipelineStage[];
+}
+
+/** What every pipeline shares: built once per server. */
+export interface PipelineParts {
+  readonly spec: Spec;
+  readonly validation: Validation;
+  readonly deps: Deps;
+  readonly registry: HandlerRegistry;
+  readonly security: SecurityHandlers;
+  readonly bodies: BodyParsers;
+  readonly writer: ResponseWriter;
+  readonly gate: (operationId: string) => void;
+  readonly responseValidation: ResponseValidation;
+  readonly handlerTimeoutMs: number;
+  readonly hooks: PipelineHooks;
+}
+
+/** Serves one request of its operation; never rejects (errors are answered as problems). */
+export type Pipeline = (exchange: Exchange) => Promise<void>;
+
+/** What a handler receives (`Input<Id>` in src/contract/types.ts). */
+class HandlerInput {
+  readonly #exchange: Exchange;
+
+  constructor(
+    readonly operationId: string,
+    values: ParameterValues,
+    readonly body: unknown,
+    readonly principal: Principal | undefined,
+    readonly requestId: string,
+    exchange: Exchange,
+  ) {
+    this.path = values.path;
+    this.query = values.query;
+    this.header = values.header;
+    this.cookie = values.cookie;
+    this.#exchange = exchange;
+  }
+
+  readonly path: Record<string, unknown>;
+  readonly query: Record<string, unknown>;
+  readonly header: Record<string, unknown>;
+  readonly cookie: Record<string, unknown>;
+
+  /** Worked out (trust proxy) only for the handlers that ask. */
+  get clientIp(): string {
+    return this.#exchange.clientIp();
+  }
+}
+
+/** Answers any error as a problem document. */
+export function answerError(writer: ResponseWriter, exchange: Exchange, error: unknown): void {
+  const { state } = exchange;
+  writer.problem(exchange.res, state, toProblem(error, exchange.pathname, state.requestId, state.log));
+}
+
+/**
+ * The handler took too long: 503 now. A handler cannot be cancelled: it goes
+ * on, its late reply is dropped and logged (its database work is bounded by
+ * the statement timeout; an order it commits is found again by its Idempotency-Key).
+ */
+function answerTimeout(writer: ResponseWriter, exchange: Exchange): void {
+  exchange.timedOut = true;
+  answerError(writer, exchange, new ApiError(503, 'The server took too long to answer this request.'));
+}
+
+/** Runs hooks in order, waiting only for those that return a promise. */
+async function runStages(stages: readonly PipelineStage[], exchange: Exchange): Promise<void> {
+  for (const stage of stages) {
+    const pending = stage(exchange);
+    if (pending !== undefined) await pending;
+  }
+}
+
+/** Removes what the body left behind (uploaded parts) unless the handler kept it. */
+async function release(exchange: Exchange): Promise<void> {
+  const undo = exchange.release;
+  if (undo === undefined) return;
+  exchange.release = undefined;
+  await undo().catch((error: unknown) => {
+    exchange.state.log.error({ err: error }, 'could not remove uploaded parts');
+  });
+}
+
+/** Compiles the pipeline of one operation. */
+export function compilePipeline(operation: OperationSpec, parts: PipelineParts): Pipeline {
+  const { validation, deps, writer, gate, hooks } = parts;
+  const { operationId } = operation;
+  const handler = parts.registry.handler(operationId);
+  const authenticate = compileSecurity(operation, parts.spec, parts.security, deps);
+  const readsBody = operation.requestBody !== undefined;
+  const checkReply = compileReplyCheck(operation, validation, deps.metrics, parts.responseValidation);
+  // Uploads stream their body inside the handler, so their time depends on the client: no limit.
+  const timeoutMs =
+    operation.requestBody?.content.has('multipart/form-data') === true ? 0 : parts.handlerTimeoutMs;
+  const beforeSecurity = hooks.beforeSecurity ?? [];
+  const beforeHandler = hooks.beforeHandler ?? [];
+
+  return async function serve(exchange: Exchange): Promise<void> {
+    const { state } = exchange;
+    state.operationId = operationId;
+    try {
+      gate(operationId);
+      if (beforeSecurity.length > 0) await runStages(beforeSecurity, exchange);
+      if (authenticate !== undefined) exchange.principal = await authenticate(exchange);
+      // Read only now that the caller is authorised: an anonymous client's body is never parsed.
+      let body: ParsedBody | undefined;
+      if (readsBody) {
+        body = await parts.bodies.read(exchange.req, exchange.res, operation);
+        exchange.release = body?.release;
+      }
+      const { values, errors } = checkInput(operation, validation, exchange, body);
+      if (errors.length > 0) {
+        await release(exchange);
+        throw validationError(errors);
+      }
+      if (beforeHandler.length > 0) await runStages(beforeHandler, exchange);
+      const input = new HandlerInput(
+        operationId,
+        values,
+        body?.value,
+        exchange.principal,
+        state.requestId,
+        exchange,
+      );
+      const timer = timeoutMs > 0 ? setTimeout(answerTimeout, timeoutMs, writer, exchange) : undefined;
+      let reply;
+      try {
+        reply = checkReply(await handler(input, deps), state);
+      } catch (error) {
+        if (!exchange.timedOut) throw error;
+        return;
+      } finally {
+        if (timer !== undefined) clearTimeout(timer);
+        if (exchange.release !== undefined) await release(exchange);
+      }
+      if (exchange.timedOut) {
+        state.log.warn({ ms: timeoutMs }, 'a handler finished after its timeout; its reply was dropped');
+        return;
+      }
+      if (isBinaryBody(reply.body)) {
+        writer.binary(exchange.res, state, reply, reply.body, (error) => {
+          answerError(writer, exchange, error);
+        });
+      } else {
+        writer.reply(exchange.res, state, reply);
+      }
+    } catch (error) {
+      answerError(writer, exchange, error);
+    }
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * The reply check: a handler's reply (status, media type, body, declared
+ * headers) is compared with what the contract declares for its operation
+ * before it is written. In `enforce` mode a reply that breaks the contract
+ * becomes a 500 problem; in `log` mode it is written and logged; `off` skips it.
+ */
+import type { ResponseValidation } from '../config.js';
+import { ApiError } from '../contract/errors.js';
+import { coveringMediaType } from '../contract/spec.js';
+import type { OperationSpec } from '../contract/spec.js';
+import { coerceParameter, toFieldErrors } from '../contract/validation.js';
+import type { Validation } from '../contract/validation.js';
+import type { Metrics } from '../metrics.js';
+import { isJson } from './body.js';
+import type { RequestState } from './request-state.js';
+import { isBinaryBody } from './response.js';
+import type { OutgoingReply } from './response.js';
+
+/** What a handler returns, seen without its per-operation type. */
+export interface ReplyLike {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly contentType?: string;
+}
+
+export type ReplyCheck = (reply: ReplyLike, state: RequestState) => OutgoingReply;
+
+/** The reply check of one operation; its validators are looked up on first use. */
+export function compileReplyCheck(
+  operation: OperationSpec,
+  validation: Validation,
+  metrics: Metrics,
+  mode: ResponseValidation,
+): ReplyCheck {
+  const { operationId } = operation;
+  return (reply, state) => {
+    const validators = validation.operation(operationId);
+    const declared = validators.responses.get(reply.status);
+    const mediaType = reply.contentType ?? (declared === undefined ? undefined : firstKey(declared));
+    if (mode === 'off') return { ...reply, mediaType };
+    const problems: string[] = [];
+    const covering =
+      declared === undefined || mediaType === undefined ? undefined : coveringMediaType(declared, mediaType);
+    if (declared === undefined) {
+      problems.push(`status ${reply.status} is not declared`);
+    } else if (reply.body === undefined) {
+      if (declared.size > 0) problems.push(`status ${reply.status} must have a body`);
+    } else if (mediaType === undefined || covering === undefined) {
+      problems.push(`media type ${String(mediaType)} is not declared for status ${reply.status}`);
+    } else if (isBinaryBody(reply.body)) {
+      if (isJson(mediaType)) problems.push(`a ${mediaType} body must be a JSON value, not a byte stream`);
+    } else {
+      const validate = declared.get(covering);
+      if (validate !== undefined && !validate(reply.body)) {
+        problems.push(...toFieldErrors('body', validate.errors).map((e) => `${e.path || '/'} ${e.message}`));
+      }
+    }
+    const headerValidators = validators.responseHeaders.get(reply.status);
+    if (headerValidators !== undefined && headerValidators.size > 0) {
+      const declaredHeaders = operation.responses.get(reply.status)?.headers;
+      for (const [name, validate] of headerValidators) {
+        if (name === 'X-Request-ID' || name === 'X-Process-Time') continue;
+        const value = reply.headers?.[name];
+        const header = declaredHeaders?.get(name);
+        if (value === undefined) {
+          if (header?.required === true) problems.push(`header ${name} is required`);
+        } else if (!validate(header === undefined ? value : coerceParameter(value, header.schema))) {
+          problems.push(`header ${name} does not match its schema`);
+        }
+      }
+    }
+    if (problems.length === 0) return { ...reply, mediaType };
+    metrics.responseInvalid(operationId);
+    // state.log makes a child logger: only now, when there is something to say.
+    state.log.error({ operationId, status: reply.status, problems }, 'response does not match the contract');
+    if (mode === 'log') return { ...reply, mediaType };
+    throw new ApiError(500, 'An unexpected error occurred.');
+  };
+}
+
+function firstKey(map: ReadonlyMap<string, unknown>): string | undefined {
+  for (const key of map.keys()) return key;
+  return undefined;
+}
