@@ -32,6 +32,7 @@ import { sweepOrphans } from './files/sweep.js';
 import { handlers as contractHandlers } from './handlers/index.js';
 import type { AnyHandler } from './http/backend.js';
 import { createHttp } from './http/index.js';
+import type { PipelineHooks } from './http/index.js';
 import { accessTokenQuerySecurity, attachRealtime } from './realtime/index.js';
 import type { Realtime } from './realtime/index.js';
 import { createBus } from './realtime/bus.js';
@@ -60,6 +61,8 @@ export interface BuildOptions {
   readonly mailer?: Mailer;
   /** Job kinds the workers run; defaults to src/jobs/kinds. */
   readonly jobHandlers?: JobHandlers;
+  /** Stages added to every operation's pipeline (rate limits, audit lines; see src/http/pipeline.ts). */
+  readonly hooks?: PipelineHooks;
 }
 
 export interface App {
@@ -187,6 +190,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     deps,
     draining: () => draining,
     ready: () => isReady,
+    ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
   });
 
   const mailer = options.mailer ?? createMailer(config.mail, log);

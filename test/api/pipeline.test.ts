@@ -337,4 +337,48 @@ describe('request and response pipeline (fixture contract)', () => {
       }
     });
   });
+
+  describe('pipeline hooks', () => {
+    it('runs hooks before security and before the handler, for every operation', async () => {
+      const seen: string[] = [];
+      const hooked = await startApp(
+        {},
+        {
+          spec: fixture,
+          handlers,
+          security,
+          hooks: {
+            beforeSecurity: [
+              (exchange) => {
+                seen.push(`before security ${exchange.operation.operationId} ${exchange.principal?.role}`);
+                if (exchange.req.headers['x-too-many'] !== undefined)
+                  throw new ApiError(429, 'Slow down.', { headers: { 'Retry-After': '7' } });
+              },
+            ],
+            beforeHandler: [
+              async (exchange) => {
+                await Promise.resolve();
+                seen.push(`before handler ${exchange.operation.operationId} ${exchange.principal?.role}`);
+              },
+            ],
+          },
+        },
+      );
+      try {
+        const limited = await hooked.fetch('/admin-only', json({ n: 1 }, { 'x-too-many': '1' }));
+        expect(limited.status).to.equal(429);
+        expect(limited.headers.get('retry-after')).to.equal('7');
+        expect(limited.headers.get('content-type')).to.match(/^application\/problem\+json/);
+        const allowed = await hooked.fetch('/admin-only', json({ n: 1 }, { 'x-test-key': 'admin-key' }));
+        expect(allowed.status).to.equal(200);
+        expect(seen).to.deep.equal([
+          'before security adminOnly undefined',
+          'before security adminOnly undefined',
+          'before handler adminOnly admin',
+        ]);
+      } finally {
+        await hooked.close();
+      }
+    });
+  });
 });
