@@ -6,13 +6,16 @@
  *   GET  /users/me  JWT verify (createTokenService) + findUserById, userRowToUser
  *   GET  /items     listItems with skip/limit/q, itemRowToItem
  *   POST /orders    JWT verify + findUserById (the bearer check's SQL), the body
- *                   read and JSON.parse'd, then one transaction: lockItems +
- *                   insertOrder, orderToApi
+ *                   read and JSON.parse'd and hashed (sha256, as createOrder
+ *                   does for idempotency), then the same transaction as
+ *                   createOrder: lockItems + insertOrder + the activity job
+ *                   enqueued (recordActivity), orderToApi
  *
  * Same config as the app children (benchAppEnv(): database, pool size, JWT
  * secret, issuer, audience). The app serves its operations on node:http too,
  * so the ratio is what the contract pipeline costs on top of this work.
  */
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createTokenService } from '../../src/auth/tokens.js';
@@ -25,6 +28,7 @@ import type { UserRow } from '../../src/db/schema.js';
 import { itemRowToItem } from '../../src/handlers/items.js';
 import { orderToApi } from '../../src/handlers/orders.js';
 import { userRowToUser } from '../../src/handlers/users.js';
+import { recordActivity } from '../../src/jobs/index.js';
 import { benchAppEnv, closeServer, exitOnSignal, listenAndAnnounce } from './serve.js';
 
 const config = loadConfig(benchAppEnv());
@@ -98,22 +102,25 @@ async function orders(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return;
   }
   const body = (await readJson(req)) as OrderBody;
+  const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
   const order = await db.transaction().execute(async (trx) => {
     const missing = await lockItems(
       trx,
       body.items.map((line) => line.item_id),
     );
     if (missing.size > 0) return undefined;
-    return orderToApi(
+    const placed = orderToApi(
       await insertOrder(trx, {
         userId: user.id,
         shippingAddress: body.shipping_address,
         lines: body.items.map((line) => ({ itemId: line.item_id, quantity: line.quantity })),
       }),
     );
+    await recordActivity(trx, user.id, 'order_placed', { order_id: placed.id, total: placed.total });
+    return placed;
   });
   if (order === undefined) send(res, 422);
-  else send(res, 201, order, { Location: `/orders/${order.id}` });
+  else send(res, 201, order, { Location: `/orders/${order.id}`, 'X-Request-Hash': requestHash });
 }
 
 const server = createServer((req, res) => {

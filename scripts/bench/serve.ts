@@ -103,6 +103,9 @@ export function benchAppEnv(): Record<string, string | undefined> {
     DATABASE_URL: dataDir === undefined ? (url ?? 'postgres://bench@127.0.0.1:9/unused') : undefined,
     DATA_DIR: dataDir,
     MIGRATE_ON_START: 'false',
+    // Both servers do the same work per request (createOrder's transaction enqueues its activity
+    // job in both); running the queued jobs is background work, measured in the jobs section.
+    JOBS_ENABLED: process.env['JOBS_ENABLED'] ?? 'false',
     // The same secret in every child, so a token minted by one is valid in the others.
     JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
   };

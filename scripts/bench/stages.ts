@@ -7,9 +7,10 @@
  * How a sample finds its stage: its stack is read from the innermost frame
  * out; Ajv's generated validators and JavaScript built-ins are transparent
  * (charged to whoever called them: input validation or the reply check); a
- * run of Node internals is `headers` when it is inside setHeader/writeHead and
- * `node:http` (parsing, socket I/O, streams) otherwise; the first other frame
- * that a rule below knows decides.
+ * run of Node internals is `headers` when it is inside setHeader/writeHead,
+ * the database client's, the logger's or the body reader's when one of them
+ * called it, and `node:http` (parsing, socket I/O, streams) otherwise; the
+ * first other frame that a rule below knows decides.
  *
  * Usage: tsx scripts/bench/stages.ts <file.cpuprofile> <requests> [fromUs toUs]
  */
@@ -202,13 +203,16 @@ function classify(stack: readonly CallFrame[], root: string): Stage {
     const verdict = judge(frame, root);
     if (verdict === undefined || verdict === 'transparent') continue;
     if (verdict !== 'node') return verdict;
-    // A run of Node internals: headers when setHeader/writeHead is in it, node:http otherwise.
+    // A run of Node internals: headers when setHeader/writeHead is in it; the database client's or
+    // the logger's when they called it (their socket and file writes); node:http otherwise.
     for (let j = i; j < stack.length; j += 1) {
       const outer = stack[j];
       if (outer === undefined) break;
       const v = judge(outer, root);
       if (v === 'headers, request id, CORS') return v;
-      if (v !== 'node' && v !== 'transparent') break;
+      if (v === 'node' || v === 'transparent') continue;
+      if (v === 'database client' || v === 'logging' || v === 'body read') return v;
+      break;
     }
     return 'node:http (parse, socket I/O)';
   }
