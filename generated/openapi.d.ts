@@ -691,10 +691,16 @@ export interface components {
         };
         /** @description An RFC 9457 problem document. */
         Problem: components["schemas"]["ProblemFields"];
-        /** @description A problem document for a request that failed validation, with one entry per violation. */
+        /** @description A problem document for a request that failed validation, with one entry per violation, up to 20. Violations past the twentieth are only counted, in `errors_omitted`, so a body built to fail many times gets a short answer. */
         ValidationProblem: {
-            /** @description One entry per violation. */
+            /** @description One entry per violation, the first 20 found. */
             errors: components["schemas"]["ValidationError"][];
+            /**
+             * Format: int64
+             * @description How many more violations were found than `errors` lists; absent when it lists them all.
+             * @example 87
+             */
+            errors_omitted?: number;
         } & components["schemas"]["ProblemFields"];
         /** @description One violation of the request's schema. */
         ValidationError: {
@@ -705,7 +711,7 @@ export interface components {
              */
             in: "body" | "query" | "path" | "header" | "cookie";
             /**
-             * @description A JSON Pointer to the offending value inside that part; for parameters it starts with the parameter's name.
+             * @description A JSON Pointer to the offending value inside that part; for parameters it starts with the parameter's name. A pointer longer than 200 characters is cut and ends in `…`.
              * @example /limit
              */
             path: string;
@@ -1283,7 +1289,7 @@ export interface components {
              * @example The frame has 1 validation error.
              */
             detail: string;
-            /** @description One entry per violation of the client frame's schema (`invalid_frame` only). */
+            /** @description One entry per violation of the client frame's schema (`invalid_frame` only), the first 20 found. */
             errors?: components["schemas"]["FrameError"][];
         };
         /** @description One violation of a client frame's schema. */

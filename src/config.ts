@@ -27,6 +27,8 @@ export interface Config {
   /** Allowed CORS origins; empty means CORS headers are never sent. `*` allows any. */
   readonly corsOrigins: readonly string[];
   readonly bodyLimitBytes: number;
+  /** Deepest nesting a JSON body may have; deeper is a 400 before any validation. */
+  readonly jsonMaxDepth: number;
   readonly jwtSecret: string;
   /** True when JWT_SECRET was not given and a random one was made for this process. */
   readonly jwtSecretGenerated: boolean;
@@ -277,6 +279,7 @@ export function loadConfig(env: Env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     corsOrigins,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1, 1024 * 1024 * 1024),
+    jsonMaxDepth: int(env, 'JSON_MAX_DEPTH', 32, 2, 1000),
     jwtSecret: givenSecret ?? randomBytes(48).toString('base64url'),
     jwtSecretGenerated: givenSecret === undefined,
     apiKeys: list(env, 'API_KEYS'),

@@ -12,13 +12,13 @@ import type { Context, Document, Operation, ParsedRequest, Request as BackendReq
 import type { Request, Response } from 'express';
 import type { ResponseValidation } from '../config.js';
 import type { Deps } from '../deps.js';
-import { ApiError, validationError } from '../contract/errors.js';
-import type { ErrorLocation, FieldError } from '../contract/errors.js';
+import { ApiError, validationError, Violations } from '../contract/errors.js';
+import { addNulViolations } from '../contract/json-shape.js';
 import type { RouteMatch } from '../contract/routes.js';
-import { coveringMediaType, escapePointer } from '../contract/spec.js';
+import { coveringMediaType } from '../contract/spec.js';
 import type { OperationSpec, Spec } from '../contract/spec.js';
 import type { BinaryBody, Principal, SecurityHandlers } from '../contract/types.js';
-import { coerceParameter, toFieldErrors } from '../contract/validation.js';
+import { addAjvErrors, coerceParameter, toFieldErrors } from '../contract/validation.js';
 import type { Validation } from '../contract/validation.js';
 import { isJson } from './body.js';
 import type { BodyParsers } from './body.js';
@@ -148,9 +148,9 @@ function readParameters(
   operation: OperationSpec,
   validation: Validation,
   exchange: Exchange,
-): { values: Record<string, Record<string, unknown>>; errors: FieldError[] } {
+  violations: Violations,
+): Record<string, Record<string, unknown>> {
   const values: Record<string, Record<string, unknown>> = { path: {}, query: {}, header: {}, cookie: {} };
-  const errors: FieldError[] = [];
   const validators = validation.operation(operation.operationId).parameters;
   let cookies: Record<string, string> | undefined;
   for (const { location, parameters, validate } of validators) {
@@ -172,30 +172,10 @@ function readParameters(
       else if (parameter.schema['default'] !== undefined)
         target[parameter.name] = parameter.schema['default'];
     }
-    if (!validate(target)) errors.push(...toFieldErrors(location, validate.errors));
+    if (!validate(target)) addAjvErrors(violations, location, validate.errors);
     values[location] = target;
   }
-  return { values, errors };
-}
-
-/**
- * PostgreSQL text cannot hold U+0000, so a string carrying one would fail in
- * SQL as a 500; it is refused with the other violations instead (found by the
- * contract fuzzer).
- */
-function nulCharacters(location: ErrorLocation, value: unknown, path = ''): FieldError[] {
-  if (typeof value === 'string') {
-    return value.includes('\u0000')
-      ? [{ in: location, path, message: 'must not contain the NUL character (U+0000)', keyword: 'nul' }]
-      : [];
-  }
-  if (Array.isArray(value)) return value.flatMap((v, i) => nulCharacters(location, v, `${path}/${i}`));
-  if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).flatMap(([k, v]) =>
-      nulCharacters(location, v, `${path}/${escapePointer(k)}`),
-    );
-  }
-  return [];
+  return values;
 }
 
 /** The first alternative of the operation's security whose schemes all passed gives the caller. */
@@ -304,21 +284,22 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
           ? undefined
           : await bodies.read(exchange.req, exchange.res, operation);
       exchange.release = body?.release;
-      const { values, errors } = readParameters(operation, validation, exchange);
+      const violations = new Violations();
+      const values = readParameters(operation, validation, exchange, violations);
       if (body !== undefined) {
         const validate = validation.operation(operation.operationId).bodies.get(body.mediaType);
         if (validate !== undefined && !validate(body.validationValue ?? body.value))
-          errors.push(...toFieldErrors('body', validate.errors));
-        errors.push(...nulCharacters('body', body.value));
+          addAjvErrors(violations, 'body', validate.errors);
+        addNulViolations(violations, 'body', body.value);
       }
       for (const location of ['path', 'query', 'header', 'cookie'] as const) {
         const given = values[location];
         if (given !== undefined && Object.keys(given).length > 0)
-          errors.push(...nulCharacters(location, given));
+          addNulViolations(violations, location, given);
       }
-      if (errors.length > 0) {
+      if (violations.total > 0) {
         await exchange.release?.();
-        throw validationError(errors);
+        throw validationError(violations);
       }
       exchange.input = {
         operationId: operation.operationId,
@@ -380,7 +361,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     } else {
       const validate = declared.get(covering);
       if (validate !== undefined && !validate(reply.body)) {
-        problems.push(...toFieldErrors('body', validate.errors).map((e) => `${e.path || '/'} ${e.message}`));
+        for (const e of toFieldErrors('body', validate.errors, 20))
+          problems.push(`${e.path || '/'} ${e.message}`);
       }
     }
     const headerValidators = validation.operation(operation.operationId).responseHeaders.get(reply.status);

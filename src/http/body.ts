@@ -7,9 +7,13 @@
 import express from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { ApiError, validationError } from '../contract/errors.js';
+import { nestsDeeperThan } from '../contract/json-shape.js';
 import type { OperationSpec } from '../contract/spec.js';
 import type { UploadedForm } from '../contract/types.js';
 import type { MultipartReader } from '../files/multipart.js';
+
+/** How deeply a JSON body may nest when no limit is configured (JSON_MAX_DEPTH). */
+export const DEFAULT_JSON_MAX_DEPTH = 32;
 
 export interface ParsedBody {
   /** The declared media type it matched, lower case. */
@@ -32,6 +36,12 @@ export const isJson = (type: string): boolean => type === 'application/json' || 
 export function mediaTypeOf(header: string | undefined): string | undefined {
   const type = header?.split(';', 1)[0]?.trim().toLowerCase();
   return type === '' ? undefined : type;
+}
+
+/** The `charset` parameter of a Content-Type header, lower case, or undefined when there is none. */
+function charsetOf(header: string | undefined): string | undefined {
+  const found = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(header ?? '');
+  return found?.[1]?.toLowerCase();
 }
 
 function hasBody(req: Request): boolean {
@@ -95,7 +105,11 @@ async function readForm(
  * Parsers for JSON (any `+json` type too) and URL-encoded forms, sharing one
  * size limit, and multipart forms when a reader is given.
  */
-export function createBodyParsers(limit: number, multipart?: MultipartReader): BodyParsers {
+export function createBodyParsers(
+  limit: number,
+  multipart?: MultipartReader,
+  jsonMaxDepth = DEFAULT_JSON_MAX_DEPTH,
+): BodyParsers {
   const always = (): boolean => true;
   const json = express.json({ limit, strict: false, type: always });
   const form = express.urlencoded({ limit, extended: false, parameterLimit: 100, type: always });
@@ -118,7 +132,18 @@ export function createBodyParsers(limit: number, multipart?: MultipartReader): B
           `Content-Type ${mediaType ?? '(none)'} is not accepted here; use one of: ${accepted.join(', ')}.`,
         );
       }
-      if (isJson(mediaType)) return { mediaType, value: await run(json, req, res, limit) };
+      if (isJson(mediaType)) {
+        // RFC 8259 §8.1: JSON exchanged between systems is UTF-8; the parser would also decode UTF-16 and UTF-32.
+        const charset = charsetOf(req.headers['content-type']);
+        if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+          throw new ApiError(415, `JSON must be sent as UTF-8, not ${charset}.`);
+        }
+        const value = await run(json, req, res, limit);
+        if (nestsDeeperThan(value, jsonMaxDepth)) {
+          throw new ApiError(400, `The JSON body nests deeper than ${jsonMaxDepth} levels.`);
+        }
+        return { mediaType, value };
+      }
       if (mediaType === 'application/x-www-form-urlencoded') {
         return { mediaType, value: { ...((await run(form, req, res, limit)) as object) } };
       }

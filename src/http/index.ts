@@ -26,6 +26,7 @@ export interface HttpOptions {
   readonly config: Pick<
     Config,
     | 'bodyLimitBytes'
+    | 'jsonMaxDepth'
     | 'corsOrigins'
     | 'responseValidation'
     | 'trustProxyHops'
@@ -135,6 +136,7 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
     bodies: createBodyParsers(
       config.bodyLimitBytes,
       createMultipartReader({ spec, storage: deps.files.storage, limits: config.files }),
+      config.jsonMaxDepth,
     ),
   });
 

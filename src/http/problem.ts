@@ -33,6 +33,7 @@ export interface ProblemBody {
   instance?: string;
   request_id?: string;
   errors?: FieldError[];
+  errors_omitted?: number;
 }
 
 export interface Problem {
@@ -52,6 +53,7 @@ export function toProblem(error: unknown, instance: string, requestId: string, l
       instance,
     };
     if (error.errors !== undefined) body.errors = [...error.errors];
+    if (error.omittedErrors > 0) body.errors_omitted = error.omittedErrors;
     if (error.status >= 500) {
       body.request_id = requestId;
       // 503 is a dependency being away (expected in an outage); other 5xx are bugs worth a stack.
