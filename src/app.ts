@@ -13,6 +13,7 @@ import type { Config } from './config.js';
 import { apiKeySecurity } from './auth/api-key.js';
 import { bearerSecurity } from './auth/bearer.js';
 import { createPasswordHasher } from './auth/passwords.js';
+import { createRateLimits } from './auth/rate-limits.js';
 import { createLoginThrottle } from './auth/throttle.js';
 import { createTokenService } from './auth/tokens.js';
 import { loadSpec } from './contract/spec.js';
@@ -23,6 +24,7 @@ import { openDatabase } from './db/database.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Database } from './db/schema.js';
 import { migrateToLatest } from './db/migrate.js';
+import { pruneRateLimits, rateLimitStoreClient } from './db/repos/rate-limits.repo.js';
 import { promoteToAdmin } from './db/repos/users.repo.js';
 import type { Deps } from './deps.js';
 import { countJobs } from './db/repos/jobs.repo.js';
@@ -40,6 +42,8 @@ import type { JobHandlers, JobRunner } from './jobs/index.js';
 import { createMailer } from './mail/mailer.js';
 import type { Mailer } from './mail/mailer.js';
 
+/** How often expired rate-limit counters are deleted from PostgreSQL. */
+const RATE_LIMIT_PRUNE_MS = 5 * 60_000;
 export interface BuildOptions {
   /** Another contract and its handlers (tests and benchmarks); defaults to the real ones. */
   readonly spec?: Spec;
@@ -144,6 +148,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       passwords: createPasswordHasher(config.argon2),
       tokens: createTokenService(config),
       throttle: createLoginThrottle(database.db, config.loginThrottle),
+      rateLimits: createRateLimits(spec, {
+        factor: config.rateLimitFactor,
+        store: database.kind === 'postgres' ? rateLimitStoreClient(database.db) : undefined,
+      }),
     },
     files: {
       storage: createFileStorage(config.files, database.db),
@@ -227,9 +235,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     return realtime.connectionCount;
   });
 
+  // Shared rate-limit counters whose window ended an hour ago are deleted now and then.
+  const pruneTimer =
+    database.kind === 'postgres' && config.rateLimitFactor > 0
+      ? setInterval(() => {
+          if (!isReady) return;
+          pruneRateLimits(database.db, Date.now() - 3_600_000).catch((error: unknown) => {
+            log.warn({ err: error }, 'pruning rate-limit counters failed');
+          });
+        }, RATE_LIMIT_PRUNE_MS)
+      : undefined;
+  pruneTimer?.unref();
+
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     draining = true;
+    clearInterval(pruneTimer);
     // Read before close(): `listening` turns false at once, while connections still drain.
     const wasListening = server.listening;
     // Sockets first (1001), or server.close() would wait for them.

@@ -27,8 +27,8 @@ export interface Config {
   /** Allowed CORS origins; empty means CORS headers are never sent. `*` allows any. */
   readonly corsOrigins: readonly string[];
   readonly bodyLimitBytes: number;
-  /** Deepest nesting a JSON body may have; deeper is a 400 before any validation. */
-  readonly jsonMaxDepth: number;
+  /** How deep a JSON body may nest and how many values it may hold; more is a 400 before it is parsed. */
+  readonly jsonShape: { readonly maxDepth: number; readonly maxValues: number };
   readonly jwtSecret: string;
   /** True when JWT_SECRET was not given and a random one was made for this process. */
   readonly jwtSecretGenerated: boolean;
@@ -50,6 +50,11 @@ export interface Config {
     readonly maxFailuresPerAddress: number;
     readonly windowSeconds: number;
   };
+  /**
+   * Multiplies every rate-limit policy's limit from the contract (x-rate-limit-policies);
+   * 0 turns rate limiting off. For staging and load tests, never production.
+   */
+  readonly rateLimitFactor: number;
   /** An existing account with this email is made an admin at start-up. */
   readonly adminEmail: string | undefined;
   /** Trust X-Forwarded-For from this many proxy hops in front of the server (0: none). */
@@ -175,6 +180,17 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   return value;
 }
 
+/** A non-negative decimal number such as `1`, `0.5` or `100`. */
+function decimal(env: Env, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+(\.\d+)?$/.test(raw.trim()))
+    throw new ConfigError(name, `must be a number like 1 or 0.5, got "${raw}"`);
+  const value = Number(raw.trim());
+  if (value > max) throw new ConfigError(name, `must be at most ${max}, got ${value}`);
+  return value;
+}
+
 function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
@@ -279,7 +295,10 @@ export function loadConfig(env: Env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     corsOrigins,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1, 1024 * 1024 * 1024),
-    jsonMaxDepth: int(env, 'JSON_MAX_DEPTH', 32, 2, 1000),
+    jsonShape: {
+      maxDepth: int(env, 'JSON_MAX_DEPTH', 32, 2, 1000),
+      maxValues: int(env, 'JSON_MAX_VALUES', 10_000, 10, 10_000_000),
+    },
     jwtSecret: givenSecret ?? randomBytes(48).toString('base64url'),
     jwtSecretGenerated: givenSecret === undefined,
     apiKeys: list(env, 'API_KEYS'),
@@ -297,6 +316,7 @@ export function loadConfig(env: Env): Config {
       maxFailuresPerAddress: int(env, 'LOGIN_MAX_FAILURES_PER_ADDRESS', 20, 1, 100_000),
       windowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 15 * 60, 1, 24 * 3600),
     },
+    rateLimitFactor: decimal(env, 'RATE_LIMIT_FACTOR', 1, 1_000_000),
     adminEmail: optional(env, 'ADMIN_EMAIL')?.toLowerCase(),
     trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 24 * 3600, 1, 30 * 24 * 3600),

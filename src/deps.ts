@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { PasswordHasher } from './auth/passwords.js';
+import type { RateLimits } from './auth/rate-limits.js';
 import type { LoginThrottle } from './auth/throttle.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
@@ -23,6 +24,8 @@ export interface Deps {
     readonly passwords: PasswordHasher;
     readonly tokens: TokenService;
     readonly throttle: LoginThrottle;
+    /** The contract's rate-limit policies, counted per client. */
+    readonly rateLimits: RateLimits;
   };
   /** Where uploaded bytes are stored (FILE_STORAGE). */
   readonly files: {

@@ -5,27 +5,55 @@
 import { escapePointer } from './spec.js';
 import type { ErrorLocation, Violations } from './errors.js';
 
+export interface JsonTextShape {
+  /** Deepest nesting of arrays and objects (`{}` is 1). */
+  readonly depth: number;
+  /** Object members and array elements, counted from the separators (an upper bound). */
+  readonly values: number;
+  /** False when no string can hold U+0000: the text has no `\u0000` escape anywhere. */
+  readonly mayHoldNul: boolean;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+
 /**
- * Whether `value` nests deeper than `max` levels. A scalar is depth 0, `[]` and
- * `{}` are depth 1, `{"a": [1]}` is depth 2.
+ * Measures JSON text before it is parsed, in one pass over its bytes, so a
+ * body too deep or with too many values is refused before it costs a parse.
+ * Stops as soon as `maxDepth` or `maxValues` is passed (the figure returned is
+ * then just over the limit). Malformed text is left to the parser.
  */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const stack: unknown[] = [value];
-  const depths: number[] = [1];
-  while (stack.length > 0) {
-    const current = stack.pop();
-    const depth = depths.pop() ?? 0;
-    if (depth > max) return true;
-    const children = Array.isArray(current) ? current : Object.values(current as object);
-    for (const child of children) {
-      if (typeof child === 'object' && child !== null) {
-        stack.push(child);
-        depths.push(depth + 1);
-      }
+export function measureJsonText(bytes: Uint8Array, maxDepth: number, maxValues: number): JsonTextShape {
+  let depth = 0;
+  let deepest = 0;
+  let values = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+      depth++;
+      values++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > maxDepth || values > maxValues) break;
+    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+      depth--;
+    } else if (byte === COMMA) {
+      values++;
+      if (values > maxValues) break;
     }
   }
-  return false;
+  const mayHoldNul = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('\\u0000');
+  return { depth: deepest, values, mayHoldNul };
 }
 
 interface Visit {

@@ -162,6 +162,14 @@ export interface FileChunkTable {
   created_at: Timestamp;
 }
 
+/** Rate-limit counters (rate-limiter-flexible's PostgreSQL layout). */
+export interface RateLimitTable {
+  key: string;
+  points: number;
+  /** End of the counter's window, ms since the epoch (int8: read back as a string). */
+  expire: string | number | null;
+}
+
 export interface Database {
   users: UserTable;
   login_failures: LoginFailureTable;
@@ -176,6 +184,7 @@ export interface Database {
   files: FileTable;
   file_chunks: FileChunkTable;
   ws_sessions: WsSessionTable;
+  rate_limits: RateLimitTable;
 }
 
 export type ItemRow = Selectable<ItemTable>;

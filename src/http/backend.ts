@@ -16,7 +16,8 @@ import { ApiError, validationError, Violations } from '../contract/errors.js';
 import { addNulViolations } from '../contract/json-shape.js';
 import type { RouteMatch } from '../contract/routes.js';
 import { coveringMediaType } from '../contract/spec.js';
-import type { OperationSpec, Spec } from '../contract/spec.js';
+import type { OperationSpec, RateLimitPolicy, Spec } from '../contract/spec.js';
+import { rateLimitClient } from '../auth/rate-limits.js';
 import type { BinaryBody, Principal, SecurityHandlers } from '../contract/types.js';
 import { addAjvErrors, coerceParameter, toFieldErrors } from '../contract/validation.js';
 import type { Validation } from '../contract/validation.js';
@@ -263,11 +264,13 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         headers: { 'WWW-Authenticate': challenge(operation, spec), ...unauthorized?.headers },
       });
     },
-    postSecurityHandler: (context: Context, ...args: unknown[]) => {
+    postSecurityHandler: async (context: Context, ...args: unknown[]) => {
       const exchange = exchangeOf(args);
       const operation = operationOf(context);
+      if (context.security.authorized) exchange.principal = principalOf(context);
+      // Counted once the caller is known (its account, else its address), before any body is read.
+      if (operation.rateLimit !== undefined) await countRequest(operation.rateLimit, exchange);
       if (!context.security.authorized) return;
-      exchange.principal = principalOf(context);
       // x-roles: the roles allowed to call the operation, enforced here and nowhere else.
       const role = exchange.principal?.role;
       if (operation.roles !== undefined && (role === undefined || !operation.roles.includes(role))) {
@@ -290,7 +293,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         const validate = validation.operation(operation.operationId).bodies.get(body.mediaType);
         if (validate !== undefined && !validate(body.validationValue ?? body.value))
           addAjvErrors(violations, 'body', validate.errors);
-        addNulViolations(violations, 'body', body.value);
+        if (body.mayHoldNul !== false) addNulViolations(violations, 'body', body.value);
       }
       for (const location of ['path', 'query', 'header', 'cookie'] as const) {
         const given = values[location];
@@ -341,6 +344,15 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     });
   }
 
+  /** Counts the request under its operation's rate-limit policy; a client over the limit gets 429. */
+  async function countRequest(policy: RateLimitPolicy, exchange: Exchange): Promise<void> {
+    const address = exchange.req.ip ?? exchange.req.socket.remoteAddress ?? 'unknown';
+    const client = rateLimitClient(exchange.principal?.userId, address);
+    const headers = await deps.auth.rateLimits.consume(policy, client);
+    if (headers !== undefined)
+      for (const name in headers) exchange.res.setHeader(name, headers[name] as string);
+  }
+
   /** Validates a handler's reply against the declared status, media type, headers and schema. */
   function checkReply(operation: OperationSpec, reply: ReplyLike, state: RequestState): OutgoingReply {
     const declared = validation.operation(operation.operationId).responses.get(reply.status);
@@ -368,7 +380,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     const headerValidators = validation.operation(operation.operationId).responseHeaders.get(reply.status);
     const declaredHeaders = operation.responses.get(reply.status)?.headers;
     for (const [name, validate] of headerValidators ?? []) {
-      if (name === 'X-Request-ID' || name === 'X-Process-Time') continue;
+      if (name === 'X-Request-ID' || name === 'X-Process-Time' || name.startsWith('RateLimit')) continue;
       const value = reply.headers?.[name];
       const header = declaredHeaders?.get(name);
       if (value === undefined) {

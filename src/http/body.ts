@@ -7,13 +7,23 @@
 import express from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { ApiError, validationError } from '../contract/errors.js';
-import { nestsDeeperThan } from '../contract/json-shape.js';
+import { measureJsonText } from '../contract/json-shape.js';
+import type { JsonTextShape } from '../contract/json-shape.js';
 import type { OperationSpec } from '../contract/spec.js';
 import type { UploadedForm } from '../contract/types.js';
 import type { MultipartReader } from '../files/multipart.js';
 
-/** How deeply a JSON body may nest when no limit is configured (JSON_MAX_DEPTH). */
-export const DEFAULT_JSON_MAX_DEPTH = 32;
+/** How deep and how wide a JSON body may be (JSON_MAX_DEPTH, JSON_MAX_VALUES); more is a 400. */
+export interface JsonShapeLimits {
+  readonly maxDepth: number;
+  readonly maxValues: number;
+}
+
+export const DEFAULT_JSON_SHAPE_LIMITS: JsonShapeLimits = { maxDepth: 32, maxValues: 10_000 };
+
+/** Where the JSON reader leaves what it measured of the text, for the NUL check after validation. */
+const SHAPE = Symbol('json shape');
+type ShapedRequest = Request & { [SHAPE]?: JsonTextShape };
 
 export interface ParsedBody {
   /** The declared media type it matched, lower case. */
@@ -21,6 +31,8 @@ export interface ParsedBody {
   readonly value: unknown;
   /** What Ajv validates when it differs from `value` (multipart: files as placeholders). */
   readonly validationValue?: unknown;
+  /** False when the body cannot hold a U+0000 character (JSON text without a `\u0000` escape). */
+  readonly mayHoldNul?: boolean;
   /** Undoes what reading stored (multipart: the file parts) unless the handler kept it; call once done. */
   readonly release?: () => Promise<void>;
 }
@@ -50,9 +62,13 @@ function hasBody(req: Request): boolean {
 }
 
 /** body-parser's error types, mapped to the statuses the contract declares. */
-function parserError(error: unknown, limit: number): ApiError {
+function parserError(error: unknown, limit: number, shapeLimits: JsonShapeLimits): ApiError {
   const type = (error as { type?: unknown }).type;
   switch (type) {
+    case 'json.too.deep':
+      return new ApiError(400, `The JSON body nests deeper than ${shapeLimits.maxDepth} levels.`);
+    case 'json.too.many.values':
+      return new ApiError(400, `The JSON body holds more than ${shapeLimits.maxValues} values.`);
     case 'entity.too.large':
       return new ApiError(413, `The request body is larger than ${limit} bytes.`);
     case 'entity.parse.failed':
@@ -67,11 +83,17 @@ function parserError(error: unknown, limit: number): ApiError {
   }
 }
 
-function run(parser: RequestHandler, req: Request, res: Response, limit: number): Promise<unknown> {
+function run(
+  parser: RequestHandler,
+  req: Request,
+  res: Response,
+  limit: number,
+  shapeLimits: JsonShapeLimits,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     parser(req, res, (error?: unknown) => {
       if (error === undefined || error === null) resolve((req as { body?: unknown }).body);
-      else reject(parserError(error, limit));
+      else reject(parserError(error, limit, shapeLimits));
     });
   });
 }
@@ -108,10 +130,25 @@ async function readForm(
 export function createBodyParsers(
   limit: number,
   multipart?: MultipartReader,
-  jsonMaxDepth = DEFAULT_JSON_MAX_DEPTH,
+  shapeLimits: JsonShapeLimits = DEFAULT_JSON_SHAPE_LIMITS,
 ): BodyParsers {
   const always = (): boolean => true;
-  const json = express.json({ limit, strict: false, type: always });
+  // The text is measured before it is parsed: a body too deep or too wide costs one pass over its bytes.
+  const json = express.json({
+    limit,
+    strict: false,
+    type: always,
+    verify(req, _res, bytes) {
+      const shape = measureJsonText(bytes, shapeLimits.maxDepth, shapeLimits.maxValues);
+      if (shape.depth > shapeLimits.maxDepth) {
+        throw Object.assign(new Error('too deep'), { type: 'json.too.deep' });
+      }
+      if (shape.values > shapeLimits.maxValues) {
+        throw Object.assign(new Error('too many values'), { type: 'json.too.many.values' });
+      }
+      (req as ShapedRequest)[SHAPE] = shape;
+    },
+  });
   const form = express.urlencoded({ limit, extended: false, parameterLimit: 100, type: always });
 
   return {
@@ -138,14 +175,11 @@ export function createBodyParsers(
         if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
           throw new ApiError(415, `JSON must be sent as UTF-8, not ${charset}.`);
         }
-        const value = await run(json, req, res, limit);
-        if (nestsDeeperThan(value, jsonMaxDepth)) {
-          throw new ApiError(400, `The JSON body nests deeper than ${jsonMaxDepth} levels.`);
-        }
-        return { mediaType, value };
+        const value = await run(json, req, res, limit, shapeLimits);
+        return { mediaType, value, mayHoldNul: (req as ShapedRequest)[SHAPE]?.mayHoldNul ?? true };
       }
       if (mediaType === 'application/x-www-form-urlencoded') {
-        return { mediaType, value: { ...((await run(form, req, res, limit)) as object) } };
+        return { mediaType, value: { ...((await run(form, req, res, limit, shapeLimits)) as object) } };
       }
       if (mediaType === 'multipart/form-data' && multipart !== undefined) {
         return readForm(multipart, req, operation);

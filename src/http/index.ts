@@ -26,7 +26,7 @@ export interface HttpOptions {
   readonly config: Pick<
     Config,
     | 'bodyLimitBytes'
-    | 'jsonMaxDepth'
+    | 'jsonShape'
     | 'corsOrigins'
     | 'responseValidation'
     | 'trustProxyHops'
@@ -136,7 +136,7 @@ export async function createHttpApp(options: HttpOptions): Promise<Express> {
     bodies: createBodyParsers(
       config.bodyLimitBytes,
       createMultipartReader({ spec, storage: deps.files.storage, limits: config.files }),
-      config.jsonMaxDepth,
+      config.jsonShape,
     ),
   });
 

@@ -33,7 +33,8 @@ describe('hostile request bodies', () => {
   let auth: Record<string, string>;
 
   before(async () => {
-    t = await startApp({ JSON_MAX_DEPTH: '32' });
+    // Values up to a million, so the violation caps are reached before the value limit.
+    t = await startApp({ JSON_MAX_DEPTH: '32', JSON_MAX_VALUES: '1000000' });
   });
   after(async () => {
     await t.close();
@@ -97,6 +98,24 @@ describe('hostile request bodies', () => {
     const answer = await post(t, '/users', `{"${key}":1}`);
     expect(answer.status).to.equal(422);
     expect(answer.size).to.be.below(8 * 1024);
+  });
+
+  it('answers 400 to a body with more values than JSON_MAX_VALUES, before parsing it', async () => {
+    const strict = await startApp({ JSON_MAX_VALUES: '10000' });
+    try {
+      const extra = Array.from({ length: 90_000 }, (_, i) => `"k${i}":1`).join(',');
+      const wide = await post(strict, '/users', `{${extra}}`);
+      expect(wide.status).to.equal(400);
+      expect(wide.problem['detail']).to.match(/more than 10000 values/);
+      const lines = `{"items":[${Array.from({ length: 250_000 }, (_, i) => i % 10).join(',')}]}`;
+      expect((await post(strict, '/orders', lines, auth)).status).to.equal(400);
+      // Commas inside strings are not values.
+      const commas = await post(strict, '/users', JSON.stringify({ full_name: ','.repeat(20_000) }));
+      expect(commas.status).to.equal(422);
+    } finally {
+      await strict.close();
+    }
+    expect(await countRows('orders')).to.equal(0);
   });
 
   it('refuses JSON in a charset other than UTF-8 with 415', async () => {
