@@ -673,13 +673,13 @@ export interface components {
              */
             status: number;
             /**
-             * @description What went wrong in this occurrence, for a human.
+             * @description What went wrong in this occurrence, for a human. Cut to 300 characters (ending in `…`) where it quotes the request.
              * @example No operation matches GET /nope.
              */
             detail?: string;
             /**
              * Format: uri-reference
-             * @description The path of the request that failed.
+             * @description The path of the request that failed; a longer one is cut to 300 characters, ending in `...`.
              * @example /nope
              */
             instance?: string;

@@ -118,6 +118,22 @@ describe('hostile request bodies', () => {
     expect(await countRows('orders')).to.equal(0);
   });
 
+  it('keeps problems short when they quote a huge path or header', async () => {
+    const path = `/no/${'%41'.repeat(4_000)}`;
+    const notFound = await t.fetch(path);
+    const body = await notFound.text();
+    expect(notFound.status).to.equal(404);
+    expect(Buffer.byteLength(body)).to.be.below(2 * 1024);
+    const problem = JSON.parse(body) as { instance: string; detail: string };
+    expect(problem.instance).to.match(/^\/no\/(%41)+\.\.\.$/);
+    const unsupported = await post(t, '/items', '{}', {
+      ...auth,
+      'content-type': `application/${'x'.repeat(8_000)}`,
+    });
+    expect(unsupported.status).to.equal(415);
+    expect(unsupported.size).to.be.below(2 * 1024);
+  });
+
   it('refuses JSON in a charset other than UTF-8 with 415', async () => {
     const body = Buffer.from(JSON.stringify({ name: 'Widget', price: 1 }), 'utf16le');
     for (const charset of ['utf-16', 'utf-16le', 'UTF-32', 'iso-8859-1']) {
