@@ -57,6 +57,8 @@ export interface Config {
   readonly trustProxyHops: number;
   /** How long an Idempotency-Key and its stored response are kept. */
   readonly idempotencyTtlSeconds: number;
+  /** Operations past their contract `x-sunset` answer 410 Gone (off: they keep working, with a Sunset header). */
+  readonly sunsetEnforce: boolean;
   /** Resources whose PATCH and DELETE answer 428 without `If-Match` (none by default). */
   readonly ifMatchRequired: ReadonlySet<ConditionalResource>;
   readonly shutdownTimeoutMs: number;
@@ -316,6 +318,7 @@ export function loadConfig(env: Env): Config {
     trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 24 * 3600, 1, 30 * 24 * 3600),
     ifMatchRequired: subset(env, 'IF_MATCH_REQUIRED', CONDITIONAL_RESOURCES),
+    sunsetEnforce: bool(env, 'SUNSET_ENFORCE', false),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
     headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 0, 600_000),

@@ -19,6 +19,7 @@ import { coveringMediaType, escapePointer } from '../contract/spec.js';
 import type { OperationSpec, Spec } from '../contract/spec.js';
 import type { BinaryBody, Principal, SecurityHandlers } from '../contract/types.js';
 import { coerceParameter, toFieldErrors } from '../contract/validation.js';
+import { deprecationsFor } from '../contract/deprecation.js';
 import type { Validation } from '../contract/validation.js';
 import { isJson } from './body.js';
 import type { BodyParsers } from './body.js';
@@ -229,6 +230,7 @@ function challenge(operation: OperationSpec, spec: Spec): string {
  */
 export async function createBackend(options: BackendOptions): Promise<Backend> {
   const { spec, validation, handlers, security, deps, responseValidation, bodies } = options;
+  const deprecations = deprecationsFor(spec, deps);
   const api = new OpenAPIBackend({
     // openapi-backend dereferences its copy in place; the contract's own document stays untouched.
     definition: structuredClone(spec.document) as unknown as Document,
@@ -334,6 +336,10 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
           return exchange.req.ip ?? exchange.req.socket.remoteAddress ?? 'unknown';
         },
       };
+      // Who sent it is worked out only when a deprecated field was used.
+      deprecations.used(operation.operationId, exchange.input, () =>
+        String(exchange.principal?.userId ?? exchange.req.ip ?? 'unknown'),
+      );
     },
   });
 
@@ -409,6 +415,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   return {
     api,
     async handle(exchange: Exchange): Promise<OutgoingReply> {
+      const { match, res } = exchange;
+      if (match.kind === 'operation') deprecations.announce(match.operation.operationId, res);
       const request: RoutedRequest = {
         method: exchange.req.method,
         path: exchange.pathname,

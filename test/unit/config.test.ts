@@ -31,6 +31,7 @@ describe('loadConfig', () => {
     [{ WORKERS: '2' }, 'WORKERS'],
     [{ METRICS_ACCESS: 'public' }, 'METRICS_ACCESS'],
     [{ IF_MATCH_REQUIRED: 'items,orders' }, 'IF_MATCH_REQUIRED'],
+    [{ SUNSET_ENFORCE: 'soon' }, 'SUNSET_ENFORCE'],
   ];
   for (const [env, variable] of rejects) {
     it(`stops with a message naming ${variable} for ${JSON.stringify(env)}`, () => {
