@@ -2,7 +2,7 @@
  * Conditional requests on versioned rows (RFC 9110 §13): the strong ETag of a
  * row is its version, `If-None-Match` on reads, `If-Match` on writes. The
  * comparison itself happens in SQL, in the statement that writes
- * (`… where id = $1 and version = any($2)`), so two writers holding the same
+ * (`… where id = $1 and version in ($2, …)`), so two writers holding the same
  * tag can never both succeed.
  */
 import type { ConditionalResource } from '../config.js';
