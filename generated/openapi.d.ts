@@ -162,7 +162,7 @@ export interface paths {
         };
         /**
          * Read your own account
-         * @description The account the bearer token belongs to.
+         * @description The account the bearer token belongs to, with its `ETag`; `If-None-Match` with it answers 304.
          */
         get: operations["getCurrentUser"];
         put?: never;
@@ -188,14 +188,14 @@ export interface paths {
         };
         /**
          * Read an account
-         * @description Your own account, or any account for an admin.
+         * @description Your own account, or any account for an admin, with its `ETag`; `If-None-Match` with it answers 304.
          */
         get: operations["getUser"];
         put?: never;
         post?: never;
         /**
          * Delete an account
-         * @description Admins only. Tokens of the deleted account stop working at once.
+         * @description Admins only. Tokens of the deleted account stop working at once. With `If-Match`, only the version it names is deleted (412 otherwise).
          */
         delete: operations["deleteUser"];
         options?: never;
@@ -204,7 +204,9 @@ export interface paths {
          * Change an account
          * @description Only the fields sent change. Your own account, or any account for an
          *     admin; only an admin may change `role` and `is_active` (403 otherwise).
-         *     The email must not be taken by another account (409).
+         *     The email must not be taken by another account (409). With `If-Match`,
+         *     only the version it names is changed (412 otherwise); the answer carries
+         *     the new `ETag`.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -248,21 +250,24 @@ export interface paths {
         };
         /**
          * Read an item
-         * @description Anyone may read any item of the catalogue.
+         * @description Anyone may read any item of the catalogue, with its `ETag`; `If-None-Match` with it answers 304.
          */
         get: operations["getItem"];
         put?: never;
         post?: never;
         /**
          * Take an item off sale
-         * @description The owner or an admin; anyone else gets 404. Orders that contain it keep their lines.
+         * @description The owner or an admin; anyone else gets 404. Orders that contain it keep
+         *     their lines. With `If-Match`, only the version it names is deleted (412 otherwise).
          */
         delete: operations["deleteItem"];
         options?: never;
         head?: never;
         /**
          * Change an item
-         * @description Only the fields sent change. The owner or an admin; anyone else gets 404. Orders already placed keep their prices.
+         * @description Only the fields sent change. The owner or an admin; anyone else gets 404.
+         *     Orders already placed keep their prices. With `If-Match`, only the
+         *     version it names is changed (412 otherwise); the answer carries the new `ETag`.
          */
         patch: operations["updateItem"];
         trace?: never;
@@ -1502,6 +1507,7 @@ export interface components {
                 "X-Process-Time": components["headers"]["XProcessTime"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                ETag: components["headers"]["VersionETag"];
                 [name: string]: unknown;
             };
             content: {
@@ -1542,6 +1548,7 @@ export interface components {
                 "X-Process-Time": components["headers"]["XProcessTime"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                ETag: components["headers"]["VersionETag"];
                 [name: string]: unknown;
             };
             content: {
@@ -1772,6 +1779,42 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The client's copy (`If-None-Match`) is current; no body. */
+        NotModified: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                ETag: components["headers"]["VersionETag"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description The resource is no longer at the version `If-Match` names (someone changed it meanwhile); nothing was changed. Read it again and retry. */
+        PreconditionFailed: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description This server requires `If-Match` on changes to this resource (`IF_MATCH_REQUIRED`); nothing was changed. Read the resource for its `ETag` and send it. */
+        PreconditionRequired: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /**
@@ -1829,6 +1872,11 @@ export interface components {
          * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
          */
         IfNoneMatch: string;
+        /**
+         * @description The `ETag` of the copy being changed (or `*` for any): the change is made only if the resource is still at that version, 412 otherwise. Weak tags (`W/"3"`) never match.
+         * @example "3"
+         */
+        IfMatch: string;
         /**
          * @description Honour `Range` only if the file still has this ETag; otherwise the whole file is sent.
          * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
@@ -1907,6 +1955,11 @@ export interface components {
          * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
          */
         ETag: string;
+        /**
+         * @description The version of the resource as a strong entity tag: send it in `If-Match` to change or delete only this version, or in `If-None-Match` to get 304 while it is current.
+         * @example "3"
+         */
+        VersionETag: string;
         /**
          * @description Browsers must not second-guess `Content-Type`.
          * @example nosniff
@@ -2175,14 +2228,22 @@ export interface operations {
     getCurrentUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description ETags of copies the client has (or `*`); when one matches, the answer is 304 without a body.
+                 * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
             200: components["responses"]["UserFound"];
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2191,7 +2252,13 @@ export interface operations {
     getUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description ETags of copies the client has (or `*`); when one matches, the answer is 304 without a body.
+                 * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description The account's id.
@@ -2204,6 +2271,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["UserFound"];
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -2215,7 +2283,13 @@ export interface operations {
     deleteUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the copy being changed (or `*` for any): the change is made only if the resource is still at that version, 412 otherwise. Weak tags (`W/"3"`) never match.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The account's id.
@@ -2241,7 +2315,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             422: components["responses"]["ValidationFailed"];
+            428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2250,7 +2326,13 @@ export interface operations {
     updateUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the copy being changed (or `*` for any): the change is made only if the resource is still at that version, 412 otherwise. Weak tags (`W/"3"`) never match.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The account's id.
@@ -2272,9 +2354,11 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["EmailTaken"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2365,7 +2449,13 @@ export interface operations {
     getItem: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description ETags of copies the client has (or `*`); when one matches, the answer is 304 without a body.
+                 * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description The item's id.
@@ -2378,6 +2468,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["ItemFound"];
+            304: components["responses"]["NotModified"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
@@ -2388,7 +2479,13 @@ export interface operations {
     deleteItem: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the copy being changed (or `*` for any): the change is made only if the resource is still at that version, 412 otherwise. Weak tags (`W/"3"`) never match.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The item's id.
@@ -2414,7 +2511,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             422: components["responses"]["ValidationFailed"];
+            428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2423,7 +2522,13 @@ export interface operations {
     updateItem: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the copy being changed (or `*` for any): the change is made only if the resource is still at that version, 412 otherwise. Weak tags (`W/"3"`) never match.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The item's id.
@@ -2444,9 +2549,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            428: components["responses"]["PreconditionRequired"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

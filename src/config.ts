@@ -12,6 +12,9 @@ export type ResponseValidation = 'enforce' | 'log' | 'off';
 /** Who may read `/metrics`: nobody, anyone, or callers with a key from API_KEYS. */
 export type MetricsAccess = 'off' | 'open' | 'apikey';
 export type NodeEnv = 'development' | 'production' | 'test';
+/** Resources whose PATCH and DELETE may be made to require `If-Match` (428 without it). */
+export const CONDITIONAL_RESOURCES = ['items', 'users'] as const;
+export type ConditionalResource = (typeof CONDITIONAL_RESOURCES)[number];
 
 export interface Config {
   readonly nodeEnv: NodeEnv;
@@ -61,6 +64,10 @@ export interface Config {
   readonly trustProxyHops: number;
   /** How long an Idempotency-Key and its stored response are kept. */
   readonly idempotencyTtlSeconds: number;
+  /** Operations past their contract `x-sunset` answer 410 Gone (off: they keep working, with a Sunset header). */
+  readonly sunsetEnforce: boolean;
+  /** Resources whose PATCH and DELETE answer 428 without `If-Match` (none by default). */
+  readonly ifMatchRequired: ReadonlySet<ConditionalResource>;
   readonly shutdownTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
@@ -238,6 +245,19 @@ function cidrs(env: Env, name: string): string[] {
   return entries;
 }
 
+/** A comma-separated subset of `allowed`. */
+function subset<T extends string>(env: Env, name: string, allowed: readonly T[]): Set<T> {
+  const chosen = new Set<T>();
+  for (const entry of list(env, name)) {
+    const found = allowed.find((value) => value === entry);
+    if (found === undefined) {
+      throw new ConfigError(name, `has "${entry}"; allowed: ${allowed.join(', ')}`);
+    }
+    chosen.add(found);
+  }
+  return chosen;
+}
+
 /**
  * Reads the configuration from an environment (normally `process.env`).
  * @example const config = loadConfig(process.env);
@@ -320,6 +340,8 @@ export function loadConfig(env: Env): Config {
     adminEmail: optional(env, 'ADMIN_EMAIL')?.toLowerCase(),
     trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 24 * 3600, 1, 30 * 24 * 3600),
+    ifMatchRequired: subset(env, 'IF_MATCH_REQUIRED', CONDITIONAL_RESOURCES),
+    sunsetEnforce: bool(env, 'SUNSET_ENFORCE', false),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
     headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 0, 600_000),

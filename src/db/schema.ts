@@ -26,6 +26,8 @@ export interface UserTable {
   is_active: Generated<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Raised by every change to the account; its ETag. */
+  version: Generated<number>;
 }
 
 export interface LoginFailureTable {
@@ -47,6 +49,8 @@ export interface ItemTable {
   tax: ColumnType<string | null, string | number | null | undefined, string | number | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Raised by every change to the item; its ETag. */
+  version: Generated<number>;
 }
 
 export interface OrderTable {

@@ -20,6 +20,7 @@ import type { OperationSpec, RateLimitPolicy, Spec } from '../contract/spec.js';
 import { rateLimitClient } from '../auth/rate-limits.js';
 import type { BinaryBody, Principal, SecurityHandlers } from '../contract/types.js';
 import { addAjvErrors, coerceParameter, toFieldErrors } from '../contract/validation.js';
+import { deprecationsFor } from '../contract/deprecation.js';
 import type { Validation } from '../contract/validation.js';
 import { isJson } from './body.js';
 import type { BodyParsers } from './body.js';
@@ -210,6 +211,7 @@ function challenge(operation: OperationSpec, spec: Spec): string {
  */
 export async function createBackend(options: BackendOptions): Promise<Backend> {
   const { spec, validation, handlers, security, deps, responseValidation, bodies } = options;
+  const deprecations = deprecationsFor(spec, deps);
   const api = new OpenAPIBackend({
     // openapi-backend dereferences its copy in place; the contract's own document stays untouched.
     definition: structuredClone(spec.document) as unknown as Document,
@@ -318,6 +320,10 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
           return exchange.req.ip ?? exchange.req.socket.remoteAddress ?? 'unknown';
         },
       };
+      // Who sent it is worked out only when a deprecated field was used.
+      deprecations.used(operation.operationId, exchange.input, () =>
+        String(exchange.principal?.userId ?? exchange.req.ip ?? 'unknown'),
+      );
     },
   });
 
@@ -403,6 +409,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   return {
     api,
     async handle(exchange: Exchange): Promise<OutgoingReply> {
+      const { match, res } = exchange;
+      if (match.kind === 'operation') deprecations.announce(match.operation.operationId, res);
       const request: RoutedRequest = {
         method: exchange.req.method,
         path: exchange.pathname,

@@ -12,6 +12,7 @@ import * as chat from './2026_11_28_0005_chat.js';
 import * as jobs from './2026_11_28_0006_jobs.js';
 import * as wsSessions from './2026_11_28_0007_ws_sessions.js';
 import * as rateLimits from './2026_12_03_0001_rate_limits.js';
+import * as rowVersions from './2026_12_03_0008_row_versions.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '2026_11_28_0001_users': users,
@@ -22,4 +23,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '2026_11_28_0006_jobs': jobs,
   '2026_11_28_0007_ws_sessions': wsSessions,
   '2026_12_03_0001_rate_limits': rateLimits,
+  '2026_12_03_0008_row_versions': rowVersions,
 };
