@@ -134,6 +134,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const deps: Deps = {
     config,
     log,
+    validation,
     db: database.db,
     database,
     metrics: createMetrics({

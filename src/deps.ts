@@ -8,6 +8,7 @@ import type { PasswordHasher } from './auth/passwords.js';
 import type { LoginThrottle } from './auth/throttle.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
+import type { Validation } from './contract/validation.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Database } from './db/schema.js';
 import type { Metrics } from './metrics.js';
@@ -16,6 +17,8 @@ import type { FileStorage } from './files/storage.js';
 export interface Deps {
   readonly config: Config;
   readonly log: Logger;
+  /** The contract's one Ajv instance, for handlers that check a value against a schema themselves. */
+  readonly validation: Validation;
   readonly db: Kysely<Database>;
   readonly database: DatabaseHandle;
   readonly metrics: Metrics;
