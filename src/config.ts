@@ -54,6 +54,12 @@ export interface Config {
   readonly trustProxyHops: number;
   /** How long an Idempotency-Key and its stored response are kept. */
   readonly idempotencyTtlSeconds: number;
+  /**
+   * After SIGTERM, how long the server keeps accepting and serving as usual with
+   * readiness 503, so load balancers move away, before it stops accepting; 0: stop at once.
+   */
+  readonly shutdownGraceMs: number;
+  /** After the grace period, how long in-flight requests may take before the rest are cut. */
   readonly shutdownTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
@@ -314,6 +320,7 @@ export function loadConfig(env: Env): Config {
     adminEmail: optional(env, 'ADMIN_EMAIL')?.toLowerCase(),
     trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 24 * 3600, 1, 30 * 24 * 3600),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 1500, 0, 600_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
     headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 0, 600_000),

@@ -19,6 +19,8 @@ export interface Deps {
   readonly log: Logger;
   /** The contract's one Ajv instance, for handlers that check a value against a schema themselves. */
   readonly validation: Validation;
+  /** Where the process is in its life: true once shutdown began (readiness then answers 503). */
+  readonly lifecycle: { readonly stopping: () => boolean };
   readonly db: Kysely<Database>;
   readonly database: DatabaseHandle;
   readonly metrics: Metrics;
