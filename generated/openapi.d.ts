@@ -1406,7 +1406,7 @@ export interface components {
              */
             data?: unknown;
             /**
-             * @description Why there is no usable body: `Request timeout`, `Host not allowed`, `Address not allowed`, `Response too large`, `Redirect not followed`, or a connection error.
+             * @description Why there is no usable body: `Request timeout`, `Host not allowed`, `Address not allowed`, `Response too large`, `Response nested too deeply`, `Response is not valid JSON`, `Response cannot be represented`, `Redirect not followed`, or a connection error.
              * @example Request timeout
              */
             error?: string;

@@ -68,6 +68,12 @@ export interface Config {
   readonly sunsetEnforce: boolean;
   /** Resources whose PATCH and DELETE answer 428 without `If-Match` (none by default). */
   readonly ifMatchRequired: ReadonlySet<ConditionalResource>;
+  /**
+   * After SIGTERM, how long the server keeps accepting and serving as usual with
+   * readiness 503, so load balancers move away, before it stops accepting; 0: stop at once.
+   */
+  readonly shutdownGraceMs: number;
+  /** After the grace period, how long in-flight requests may take before the rest are cut. */
   readonly shutdownTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
@@ -132,6 +138,13 @@ export interface Config {
     readonly concurrency: number;
     /** Largest response body read, in bytes; more is an error for that URL. */
     readonly maxBytes: number;
+    /** Deepest nesting of arrays and objects accepted in a JSON body; deeper is an error for that URL. */
+    readonly maxJsonDepth: number;
+    /**
+     * The whole request's budget: URLs still queued or running then are answered as timeouts,
+     * so the reply always beats HANDLER_TIMEOUT_MS (0: no budget, when there is no handler timeout).
+     */
+    readonly batchDeadlineMs: number;
   };
   /** Uploads: where the bytes go and the multipart limits (the contract may lower them per operation). */
   readonly files: FilesConfig;
@@ -259,6 +272,15 @@ function subset<T extends string>(env: Env, name: string, allowed: readonly T[])
 }
 
 /**
+ * POST /fetch-multiple's own budget: the handler timeout less a margin (a quarter, at most 2 s)
+ * for answering, so the caller gets per-URL timeouts in a 200 rather than a 503.
+ */
+function fetchBatchDeadline(handlerTimeoutMs: number): number {
+  if (handlerTimeoutMs === 0) return 0;
+  return Math.max(1, handlerTimeoutMs - Math.min(2000, Math.floor(handlerTimeoutMs / 4)));
+}
+
+/**
  * Reads the configuration from an environment (normally `process.env`).
  * @example const config = loadConfig(process.env);
  */
@@ -298,6 +320,7 @@ export function loadConfig(env: Env): Config {
   }
 
   const dataDir = str(env, 'DATA_DIR', './data');
+  const handlerTimeoutMs = int(env, 'HANDLER_TIMEOUT_MS', 20_000, 0, 3_600_000);
   const config: Config = {
     nodeEnv,
     host: str(env, 'HOST', '0.0.0.0'),
@@ -342,6 +365,7 @@ export function loadConfig(env: Env): Config {
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 24 * 3600, 1, 30 * 24 * 3600),
     ifMatchRequired: subset(env, 'IF_MATCH_REQUIRED', CONDITIONAL_RESOURCES),
     sunsetEnforce: bool(env, 'SUNSET_ENFORCE', false),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 1500, 0, 600_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
     headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 0, 600_000),
@@ -354,7 +378,7 @@ export function loadConfig(env: Env): Config {
       nodeEnv === 'production' ? 'apikey' : 'open',
     ),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
-    handlerTimeoutMs: int(env, 'HANDLER_TIMEOUT_MS', 20_000, 0, 3_600_000),
+    handlerTimeoutMs,
     realtime: {
       maxPayloadBytes: int(env, 'WS_MAX_PAYLOAD_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
       heartbeatIntervalMs: int(env, 'WS_HEARTBEAT_INTERVAL_MS', 30_000, 50, 3_600_000),
@@ -385,6 +409,9 @@ export function loadConfig(env: Env): Config {
       allowedCidrs: cidrs(env, 'FETCH_ALLOWED_CIDRS'),
       concurrency: int(env, 'FETCH_CONCURRENCY', 5, 1, 10),
       maxBytes: int(env, 'FETCH_MAX_BYTES', 1024 * 1024, 1, 100 * 1024 * 1024),
+      // JSON.stringify recurses: a few thousand levels overflow the stack, so the cap stays far below.
+      maxJsonDepth: int(env, 'FETCH_MAX_JSON_DEPTH', 64, 1, 1000),
+      batchDeadlineMs: fetchBatchDeadline(handlerTimeoutMs),
     },
     files: {
       storage: oneOf<FileStorageKind>(env, 'FILE_STORAGE', ['local', 'database'], 'local'),

@@ -106,6 +106,8 @@ export async function startApp(
     RESPONSE_VALIDATION: 'enforce',
     // Tests send far more requests from one address than a client would; the limits have their own tests.
     RATE_LIMIT_FACTOR: '0',
+    // No grace period: closing a test app need not wait for load balancers (test/production/drain.test.ts does).
+    SHUTDOWN_GRACE_MS: '0',
     ...env,
   });
   const database = env['DATABASE_URL'] === undefined ? await sharedDatabase() : undefined;
