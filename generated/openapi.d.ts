@@ -162,7 +162,7 @@ export interface paths {
         };
         /**
          * Read your own account
-         * @description The account the bearer token belongs to.
+         * @description The account the bearer token belongs to, with its `ETag`; `If-None-Match` with it answers 304.
          */
         get: operations["getCurrentUser"];
         put?: never;
@@ -188,14 +188,14 @@ export interface paths {
         };
         /**
          * Read an account
-         * @description Your own account, or any account for an admin.
+         * @description Your own account, or any account for an admin, with its `ETag`; `If-None-Match` with it answers 304.
          */
         get: operations["getUser"];
         put?: never;
         post?: never;
         /**
          * Delete an account
-         * @description Admins only. Tokens of the deleted account stop working at once.
+         * @description Admins only. Tokens of the deleted account stop working at once. With `If-Match`, only the version it names is deleted (412 otherwise).
          */
         delete: operations["deleteUser"];
         options?: never;
@@ -204,7 +204,9 @@ export interface paths {
          * Change an account
          * @description Only the fields sent change. Your own account, or any account for an
          *     admin; only an admin may change `role` and `is_active` (403 otherwise).
-         *     The email must not be taken by another account (409).
+         *     The email must not be taken by another account (409). With `If-Match`,
+         *     only the version it names is changed (412 otherwise); the answer carries
+         *     the new `ETag`.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -248,21 +250,24 @@ export interface paths {
         };
         /**
          * Read an item
-         * @description Anyone may read any item of the catalogue.
+         * @description Anyone may read any item of the catalogue, with its `ETag`; `If-None-Match` with it answers 304.
          */
         get: operations["getItem"];
         put?: never;
         post?: never;
         /**
          * Take an item off sale
-         * @description The owner or an admin; anyone else gets 404. Orders that contain it keep their lines.
+         * @description The owner or an admin; anyone else gets 404. Orders that contain it keep
+         *     their lines. With `If-Match`, only the version it names is deleted (412 otherwise).
          */
         delete: operations["deleteItem"];
         options?: never;
         head?: never;
         /**
          * Change an item
-         * @description Only the fields sent change. The owner or an admin; anyone else gets 404. Orders already placed keep their prices.
+         * @description Only the fields sent change. The owner or an admin; anyone else gets 404.
+         *     Orders already placed keep their prices. With `If-Match`, only the
+         *     version it names is changed (412 otherwise); the answer carries the new `ETag`.
          */
         patch: operations["updateItem"];
         trace?: never;
@@ -673,13 +678,13 @@ export interface components {
              */
             status: number;
             /**
-             * @description What went wrong in this occurrence, for a human.
+             * @description What went wrong in this occurrence, for a human. Cut to 300 characters (ending in `…`) where it quotes the request.
              * @example No operation matches GET /nope.
              */
             detail?: string;
             /**
              * Format: uri-reference
-             * @description The path of the request that failed.
+             * @description The path of the request that failed; a longer one is cut to 300 characters, ending in `...`.
              * @example /nope
              */
             instance?: string;
@@ -691,10 +696,16 @@ export interface components {
         };
         /** @description An RFC 9457 problem document. */
         Problem: components["schemas"]["ProblemFields"];
-        /** @description A problem document for a request that failed validation, with one entry per violation. */
+        /** @description A problem document for a request that failed validation, with one entry per violation, up to 20. Violations past the twentieth are only counted, in `errors_omitted`, so a body built to fail many times gets a short answer. */
         ValidationProblem: {
-            /** @description One entry per violation. */
+            /** @description One entry per violation, the first 20 found. */
             errors: components["schemas"]["ValidationError"][];
+            /**
+             * Format: int64
+             * @description How many more violations were found than `errors` lists; absent when it lists them all.
+             * @example 87
+             */
+            errors_omitted?: number;
         } & components["schemas"]["ProblemFields"];
         /** @description One violation of the request's schema. */
         ValidationError: {
@@ -705,7 +716,7 @@ export interface components {
              */
             in: "body" | "query" | "path" | "header" | "cookie";
             /**
-             * @description A JSON Pointer to the offending value inside that part; for parameters it starts with the parameter's name.
+             * @description A JSON Pointer to the offending value inside that part; for parameters it starts with the parameter's name. A pointer longer than 200 characters is cut and ends in `…`.
              * @example /limit
              */
             path: string;
@@ -1283,7 +1294,7 @@ export interface components {
              * @example The frame has 1 validation error.
              */
             detail: string;
-            /** @description One entry per violation of the client frame's schema (`invalid_frame` only). */
+            /** @description One entry per violation of the client frame's schema (`invalid_frame` only), the first 20 found. */
             errors?: components["schemas"]["FrameError"][];
         };
         /** @description One violation of a client frame's schema. */
@@ -1395,7 +1406,7 @@ export interface components {
              */
             data?: unknown;
             /**
-             * @description Why there is no usable body: `Request timeout`, `Host not allowed`, `Address not allowed`, `Response too large`, `Redirect not followed`, or a connection error.
+             * @description Why there is no usable body: `Request timeout`, `Host not allowed`, `Address not allowed`, `Response too large`, `Response nested too deeply`, `Response is not valid JSON`, `Response cannot be represented`, `Redirect not followed`, or a connection error.
              * @example Request timeout
              */
             error?: string;
@@ -1494,6 +1505,9 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                ETag: components["headers"]["VersionETag"];
                 [name: string]: unknown;
             };
             content: {
@@ -1505,6 +1519,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -1516,6 +1532,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 Location: components["headers"]["Location"];
                 [name: string]: unknown;
             };
@@ -1528,6 +1546,9 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                ETag: components["headers"]["VersionETag"];
                 [name: string]: unknown;
             };
             content: {
@@ -1539,6 +1560,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -1550,6 +1573,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
@@ -1557,11 +1582,13 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many failed attempts; wait `Retry-After` seconds. */
+        /** @description Over the operation's rate-limit policy (`x-rate-limit`), or, on `POST /token`, too many failed log-ins; wait `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -1574,6 +1601,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -1585,6 +1614,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
@@ -1597,6 +1628,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -1608,6 +1641,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -1619,6 +1654,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -1630,6 +1667,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -1641,6 +1680,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -1675,6 +1716,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -1686,6 +1729,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 Upgrade: components["headers"]["Upgrade"];
                 [name: string]: unknown;
             };
@@ -1693,11 +1738,13 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The caller already has the most WebSocket connections allowed per user (counted across every server process); close one, or try again later. */
+        /** @description The caller already has the most WebSocket connections allowed per user (counted across every server process), or is over the operation's rate-limit policy; close one, or try again later. */
         TooManyConnections: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -1710,6 +1757,8 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -1721,7 +1770,45 @@ export interface components {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "Content-Range": components["headers"]["ContentRangeUnsatisfied"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The client's copy (`If-None-Match`) is current; no body. */
+        NotModified: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                ETag: components["headers"]["VersionETag"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description The resource is no longer at the version `If-Match` names (someone changed it meanwhile); nothing was changed. Read it again and retry. */
+        PreconditionFailed: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description This server requires `If-Match` on changes to this resource (`IF_MATCH_REQUIRED`); nothing was changed. Read the resource for its `ETag` and send it. */
+        PreconditionRequired: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -1786,6 +1873,11 @@ export interface components {
          */
         IfNoneMatch: string;
         /**
+         * @description The `ETag` of the copy being changed (or `*` for any): the change is made only if the resource is still at that version, 412 otherwise. Weak tags (`W/"3"`) never match.
+         * @example "3"
+         */
+        IfMatch: string;
+        /**
          * @description Honour `Range` only if the file still has this ETag; otherwise the whole file is sent.
          * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
          */
@@ -1824,6 +1916,16 @@ export interface components {
          */
         IdempotentReplayed: "true" | "false";
         /**
+         * @description The client's quota left under the operation's policy (`r`, requests) and the seconds until it refills (`t`), as in draft-ietf-httpapi-ratelimit-headers. Sent once the request has been counted; answers refused before that (such as a 401 for missing credentials) carry none.
+         * @example "default";r=599;t=60
+         */
+        RateLimit: string;
+        /**
+         * @description The operation's rate-limit policy: its name, quota (`q`, requests) and window (`w`, seconds), as in draft-ietf-httpapi-ratelimit-headers and `x-rate-limit-policies`.
+         * @example "default";q=600;w=60
+         */
+        RateLimitPolicy: string;
+        /**
          * @description Seconds to wait before trying again.
          * @example 30
          */
@@ -1853,6 +1955,11 @@ export interface components {
          * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
          */
         ETag: string;
+        /**
+         * @description The version of the resource as a strong entity tag: send it in `If-Match` to change or delete only this version, or in `If-None-Match` to get 304 while it is current.
+         * @example "3"
+         */
+        VersionETag: string;
         /**
          * @description Browsers must not second-guess `Content-Type`.
          * @example nosniff
@@ -1897,12 +2004,15 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Message"];
                 };
             };
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1921,12 +2031,15 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1944,12 +2057,15 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1968,6 +2084,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1976,6 +2094,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1998,6 +2117,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Cache-Control": components["headers"]["CacheControlNoStore"];
                     [name: string]: unknown;
                 };
@@ -2040,6 +2161,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2049,6 +2172,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2072,6 +2196,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2095,6 +2220,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2102,14 +2228,23 @@ export interface operations {
     getCurrentUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description ETags of copies the client has (or `*`); when one matches, the answer is 304 without a body.
+                 * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
             200: components["responses"]["UserFound"];
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2117,7 +2252,13 @@ export interface operations {
     getUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description ETags of copies the client has (or `*`); when one matches, the answer is 304 without a body.
+                 * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description The account's id.
@@ -2130,9 +2271,11 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["UserFound"];
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2140,7 +2283,13 @@ export interface operations {
     deleteUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the copy being changed (or `*` for any): the change is made only if the resource is still at that version, 412 otherwise. Weak tags (`W/"3"`) never match.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The account's id.
@@ -2157,6 +2306,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2164,7 +2315,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             422: components["responses"]["ValidationFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2172,7 +2326,13 @@ export interface operations {
     updateUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the copy being changed (or `*` for any): the change is made only if the resource is still at that version, 412 otherwise. Weak tags (`W/"3"`) never match.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The account's id.
@@ -2194,9 +2354,12 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["EmailTaken"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2231,6 +2394,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2238,6 +2403,7 @@ export interface operations {
                 };
             };
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2260,6 +2426,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
@@ -2273,6 +2441,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2280,7 +2449,13 @@ export interface operations {
     getItem: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description ETags of copies the client has (or `*`); when one matches, the answer is 304 without a body.
+                 * @example "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description The item's id.
@@ -2293,8 +2468,10 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["ItemFound"];
+            304: components["responses"]["NotModified"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2302,7 +2479,13 @@ export interface operations {
     deleteItem: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the copy being changed (or `*` for any): the change is made only if the resource is still at that version, 412 otherwise. Weak tags (`W/"3"`) never match.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The item's id.
@@ -2319,6 +2502,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2326,7 +2511,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             422: components["responses"]["ValidationFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2334,7 +2522,13 @@ export interface operations {
     updateItem: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the copy being changed (or `*` for any): the change is made only if the resource is still at that version, 412 otherwise. Weak tags (`W/"3"`) never match.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The item's id.
@@ -2355,9 +2549,12 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2398,6 +2595,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2406,6 +2605,7 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2440,6 +2640,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2449,6 +2651,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2477,6 +2680,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     Location: components["headers"]["Location"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
@@ -2492,6 +2697,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2516,6 +2722,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2525,6 +2733,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2632,6 +2841,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2640,6 +2851,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2675,6 +2887,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2684,6 +2898,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2706,6 +2921,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2717,6 +2934,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2745,6 +2963,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
@@ -2758,6 +2978,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2788,6 +3009,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2800,6 +3023,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2829,6 +3053,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2837,6 +3063,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2877,6 +3104,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Content-Length": components["headers"]["ContentLength"];
                     "Content-Disposition": components["headers"]["ContentDisposition"];
                     ETag: components["headers"]["ETag"];
@@ -2895,6 +3124,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Content-Length": components["headers"]["ContentLength"];
                     "Content-Range": components["headers"]["ContentRange"];
                     "Content-Disposition": components["headers"]["ContentDisposition"];
@@ -2924,6 +3155,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             416: components["responses"]["RangeNotSatisfiable"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2948,6 +3180,8 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2955,6 +3189,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config.js';
 import { loadSpec } from '../src/contract/spec.js';
 import { createValidation } from '../src/contract/validation.js';
 import { createDatabase } from '../src/db/database.js';
+import type { DatabaseHandle } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 
 const usage = 'usage: npm run create-admin -- --email EMAIL [--password PASSWORD] [--full-name NAME]';
@@ -30,7 +31,14 @@ if (values.email === undefined) {
 }
 
 const config = loadConfig(process.env);
-const database = await createDatabase(config);
+let database: DatabaseHandle;
+try {
+  // Refused (DataDirLockedError) while a server holds the embedded data directory.
+  database = await createDatabase(config);
+} catch (error) {
+  console.error(`create-admin failed: ${(error as Error).message}`);
+  process.exit(1);
+}
 try {
   await migrateToLatest(database.db);
   const result = await ensureAdmin(

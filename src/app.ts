@@ -13,6 +13,7 @@ import type { Config } from './config.js';
 import { apiKeySecurity } from './auth/api-key.js';
 import { bearerSecurity } from './auth/bearer.js';
 import { createPasswordHasher } from './auth/passwords.js';
+import { createRateLimits } from './auth/rate-limits.js';
 import { createLoginThrottle } from './auth/throttle.js';
 import { createTokenService } from './auth/tokens.js';
 import { loadSpec } from './contract/spec.js';
@@ -23,8 +24,10 @@ import { openDatabase } from './db/database.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Database } from './db/schema.js';
 import { migrateToLatest } from './db/migrate.js';
+import { pruneRateLimits, rateLimitStoreClient } from './db/repos/rate-limits.repo.js';
 import { promoteToAdmin } from './db/repos/users.repo.js';
 import type { Deps } from './deps.js';
+import { acceptingQuiet, trackConnections } from './drain.js';
 import { countJobs } from './db/repos/jobs.repo.js';
 import { createMetrics } from './metrics.js';
 import { createFileStorage } from './files/storage.js';
@@ -41,6 +44,8 @@ import type { JobHandlers, JobRunner } from './jobs/index.js';
 import { createMailer } from './mail/mailer.js';
 import type { Mailer } from './mail/mailer.js';
 
+/** How often expired rate-limit counters are deleted from PostgreSQL. */
+const RATE_LIMIT_PRUNE_MS = 5 * 60_000;
 export interface BuildOptions {
   /** Another contract and its handlers (tests and benchmarks); defaults to the real ones. */
   readonly spec?: Spec;
@@ -76,9 +81,17 @@ export interface App {
   readonly jobs: JobRunner;
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
   listen(port?: number, host?: string): Promise<AddressInfo>;
-  /** Stops accepting, lets in-flight requests finish (bounded), then closes the database. */
+  /**
+   * Drains: readiness 503 for SHUTDOWN_GRACE_MS while still serving and accepting; then, once
+   * accepting has gone quiet, stops accepting, answers with `Connection: close`, closes
+   * connections once idle and quiet, lets in-flight requests finish (SHUTDOWN_TIMEOUT_MS after
+   * the grace period, then cut), then closes the database.
+   */
   close(): Promise<void>;
 }
+
+/** How long an idle connection (or the listener) must have been quiet before the drain closes it. */
+const IDLE_QUIET_MS = 500;
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const log =
@@ -134,9 +147,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }
   }
 
+  // Shutdown has two stages: `stopping` (readiness 503) from the signal on, `draining`
+  // (every answer closes its connection) once the server no longer accepts.
+  let stopping = false;
+  let draining = false;
   const deps: Deps = {
     config,
     log,
+    validation,
+    lifecycle: { stopping: () => stopping },
     db: database.db,
     database,
     metrics: createMetrics({
@@ -147,12 +166,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       passwords: createPasswordHasher(config.argon2),
       tokens: createTokenService(config),
       throttle: createLoginThrottle(database.db, config.loginThrottle),
+      rateLimits: createRateLimits(spec, {
+        factor: config.rateLimitFactor,
+        store: database.kind === 'postgres' ? rateLimitStoreClient(database.db) : undefined,
+      }),
     },
     files: {
       storage: createFileStorage(config.files, database.db),
     },
   };
-  let draining = false;
   // The gate opens with the database (validators left to warm up compile on first use anyway).
   let isReady = false;
   databaseReady.then(
@@ -210,6 +232,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }
 
   const server = createServer(http.listener);
+  const connections = trackConnections(server);
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = config.headersTimeoutMs;
   // Longer than a load balancer's idle timeout, so the balancer closes idle connections first.
@@ -231,25 +254,69 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     return realtime.connectionCount;
   });
 
+  // Shared rate-limit counters whose window ended an hour ago are deleted now and then.
+  const pruneTimer =
+    database.kind === 'postgres' && config.rateLimitFactor > 0
+      ? setInterval(() => {
+          if (!isReady) return;
+          pruneRateLimits(database.db, Date.now() - 3_600_000).catch((error: unknown) => {
+            log.warn({ err: error }, 'pruning rate-limit counters failed');
+          });
+        }, RATE_LIMIT_PRUNE_MS)
+      : undefined;
+  pruneTimer?.unref();
+
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
-    draining = true;
+    stopping = true;
+    clearInterval(pruneTimer);
     // Read before close(): `listening` turns false at once, while connections still drain.
     const wasListening = server.listening;
-    // Sockets first (1001), or server.close() would wait for them.
+    // Sockets first (1001), or the server would wait for them.
     await realtime.close();
+    if (wasListening && config.shutdownGraceMs > 0) {
+      // Grace: readiness 503 and everything else served as usual, still accepting, so a load
+      // balancer moves new traffic away first. Keep-alive is kept on purpose: a client told to
+      // close would reconnect at once, and a connection still waiting in the kernel's accept
+      // queue when the listener closes is reset (measured: 49 of 50 looping clients).
+      log.info({ graceMs: config.shutdownGraceMs }, 'shutting down: readiness 503 during the grace period');
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs));
+    }
+    // SHUTDOWN_TIMEOUT_MS counts from here: the rest is cut then.
+    const deadline = performance.now() + config.shutdownTimeoutMs;
+    // Connections still in the kernel's accept queue would be reset by closing the listener.
+    if (wasListening && config.shutdownGraceMs > 0)
+      await acceptingQuiet(connections, IDLE_QUIET_MS, config.shutdownTimeoutMs / 2);
+    // From now on every answer carries `Connection: close`: its client opens a new connection
+    // for its next request, which is refused before anything is sent.
+    draining = true;
     const stopped = new Promise<void>((resolve) => {
+      if (!wasListening) {
+        resolve();
+        return;
+      }
+      // http's close() also calls closeIdleConnections(), which resets a connection whose request
+      // is still in its socket buffer; connections.closeQuietIdle below does that job safely.
+      // (An own property shadows the prototype's method for this one call, then goes.)
+      server.closeIdleConnections = () => undefined;
       server.close(() => resolve());
+      Reflect.deleteProperty(server, 'closeIdleConnections');
     });
-    server.closeIdleConnections();
+    log.info({ connections: connections.size }, 'stopped accepting; draining the open connections');
+    const quietMs = Math.min(IDLE_QUIET_MS, config.shutdownGraceMs);
+    const look = (): void => {
+      setImmediate(() => connections.closeQuietIdle(quietMs));
+    };
+    look();
+    const sweep = setInterval(look, 50);
     const timer = setTimeout(() => {
-      log.warn('shutdown timeout: closing the remaining connections');
+      log.warn({ connections: connections.size }, 'shutdown timeout: closing the remaining connections');
       server.closeAllConnections();
-    }, config.shutdownTimeoutMs);
+    }, deadline - performance.now());
     timer.unref();
-    // The callback only comes when the server was listening, once the last connection has ended;
-    // running jobs finish (bounded) meanwhile.
-    await Promise.all([wasListening ? stopped : undefined, jobs.stop()]);
+    // The callback comes once the last connection has ended; running jobs finish (bounded) meanwhile.
+    await Promise.all([stopped, jobs.stop()]);
+    clearInterval(sweep);
     clearTimeout(timer);
     mailer.close();
     if (ownsDatabase) await database.close();

@@ -12,6 +12,9 @@ export type ResponseValidation = 'enforce' | 'log' | 'off';
 /** Who may read `/metrics`: nobody, anyone, or callers with a key from API_KEYS. */
 export type MetricsAccess = 'off' | 'open' | 'apikey';
 export type NodeEnv = 'development' | 'production' | 'test';
+/** Resources whose PATCH and DELETE may be made to require `If-Match` (428 without it). */
+export const CONDITIONAL_RESOURCES = ['items', 'users'] as const;
+export type ConditionalResource = (typeof CONDITIONAL_RESOURCES)[number];
 
 export interface Config {
   readonly nodeEnv: NodeEnv;
@@ -27,6 +30,8 @@ export interface Config {
   /** Allowed CORS origins; empty means CORS headers are never sent. `*` allows any. */
   readonly corsOrigins: readonly string[];
   readonly bodyLimitBytes: number;
+  /** How deep a JSON body may nest and how many values it may hold; more is a 400 before it is parsed. */
+  readonly jsonShape: { readonly maxDepth: number; readonly maxValues: number };
   readonly jwtSecret: string;
   /** True when JWT_SECRET was not given and a random one was made for this process. */
   readonly jwtSecretGenerated: boolean;
@@ -48,12 +53,27 @@ export interface Config {
     readonly maxFailuresPerAddress: number;
     readonly windowSeconds: number;
   };
+  /**
+   * Multiplies every rate-limit policy's limit from the contract (x-rate-limit-policies);
+   * 0 turns rate limiting off. For staging and load tests, never production.
+   */
+  readonly rateLimitFactor: number;
   /** An existing account with this email is made an admin at start-up. */
   readonly adminEmail: string | undefined;
   /** Trust X-Forwarded-For from this many proxy hops in front of the server (0: none). */
   readonly trustProxyHops: number;
   /** How long an Idempotency-Key and its stored response are kept. */
   readonly idempotencyTtlSeconds: number;
+  /** Operations past their contract `x-sunset` answer 410 Gone (off: they keep working, with a Sunset header). */
+  readonly sunsetEnforce: boolean;
+  /** Resources whose PATCH and DELETE answer 428 without `If-Match` (none by default). */
+  readonly ifMatchRequired: ReadonlySet<ConditionalResource>;
+  /**
+   * After SIGTERM, how long the server keeps accepting and serving as usual with
+   * readiness 503, so load balancers move away, before it stops accepting; 0: stop at once.
+   */
+  readonly shutdownGraceMs: number;
+  /** After the grace period, how long in-flight requests may take before the rest are cut. */
   readonly shutdownTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
@@ -118,6 +138,13 @@ export interface Config {
     readonly concurrency: number;
     /** Largest response body read, in bytes; more is an error for that URL. */
     readonly maxBytes: number;
+    /** Deepest nesting of arrays and objects accepted in a JSON body; deeper is an error for that URL. */
+    readonly maxJsonDepth: number;
+    /**
+     * The whole request's budget: URLs still queued or running then are answered as timeouts,
+     * so the reply always beats HANDLER_TIMEOUT_MS (0: no budget, when there is no handler timeout).
+     */
+    readonly batchDeadlineMs: number;
   };
   /** Uploads: where the bytes go and the multipart limits (the contract may lower them per operation). */
   readonly files: FilesConfig;
@@ -173,6 +200,17 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   return value;
 }
 
+/** A non-negative decimal number such as `1`, `0.5` or `100`. */
+function decimal(env: Env, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+(\.\d+)?$/.test(raw.trim()))
+    throw new ConfigError(name, `must be a number like 1 or 0.5, got "${raw}"`);
+  const value = Number(raw.trim());
+  if (value > max) throw new ConfigError(name, `must be at most ${max}, got ${value}`);
+  return value;
+}
+
 function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
@@ -220,6 +258,28 @@ function cidrs(env: Env, name: string): string[] {
   return entries;
 }
 
+/** A comma-separated subset of `allowed`. */
+function subset<T extends string>(env: Env, name: string, allowed: readonly T[]): Set<T> {
+  const chosen = new Set<T>();
+  for (const entry of list(env, name)) {
+    const found = allowed.find((value) => value === entry);
+    if (found === undefined) {
+      throw new ConfigError(name, `has "${entry}"; allowed: ${allowed.join(', ')}`);
+    }
+    chosen.add(found);
+  }
+  return chosen;
+}
+
+/**
+ * POST /fetch-multiple's own budget: the handler timeout less a margin (a quarter, at most 2 s)
+ * for answering, so the caller gets per-URL timeouts in a 200 rather than a 503.
+ */
+function fetchBatchDeadline(handlerTimeoutMs: number): number {
+  if (handlerTimeoutMs === 0) return 0;
+  return Math.max(1, handlerTimeoutMs - Math.min(2000, Math.floor(handlerTimeoutMs / 4)));
+}
+
 /**
  * Reads the configuration from an environment (normally `process.env`).
  * @example const config = loadConfig(process.env);
@@ -260,6 +320,7 @@ export function loadConfig(env: Env): Config {
   }
 
   const dataDir = str(env, 'DATA_DIR', './data');
+  const handlerTimeoutMs = int(env, 'HANDLER_TIMEOUT_MS', 20_000, 0, 3_600_000);
   const config: Config = {
     nodeEnv,
     host: str(env, 'HOST', '0.0.0.0'),
@@ -277,6 +338,10 @@ export function loadConfig(env: Env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     corsOrigins,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1, 1024 * 1024 * 1024),
+    jsonShape: {
+      maxDepth: int(env, 'JSON_MAX_DEPTH', 32, 2, 1000),
+      maxValues: int(env, 'JSON_MAX_VALUES', 10_000, 10, 10_000_000),
+    },
     jwtSecret: givenSecret ?? randomBytes(48).toString('base64url'),
     jwtSecretGenerated: givenSecret === undefined,
     apiKeys: list(env, 'API_KEYS'),
@@ -294,9 +359,13 @@ export function loadConfig(env: Env): Config {
       maxFailuresPerAddress: int(env, 'LOGIN_MAX_FAILURES_PER_ADDRESS', 20, 1, 100_000),
       windowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 15 * 60, 1, 24 * 3600),
     },
+    rateLimitFactor: decimal(env, 'RATE_LIMIT_FACTOR', 1, 1_000_000),
     adminEmail: optional(env, 'ADMIN_EMAIL')?.toLowerCase(),
     trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 24 * 3600, 1, 30 * 24 * 3600),
+    ifMatchRequired: subset(env, 'IF_MATCH_REQUIRED', CONDITIONAL_RESOURCES),
+    sunsetEnforce: bool(env, 'SUNSET_ENFORCE', false),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 1500, 0, 600_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
     headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 0, 600_000),
@@ -309,7 +378,7 @@ export function loadConfig(env: Env): Config {
       nodeEnv === 'production' ? 'apikey' : 'open',
     ),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
-    handlerTimeoutMs: int(env, 'HANDLER_TIMEOUT_MS', 20_000, 0, 3_600_000),
+    handlerTimeoutMs,
     realtime: {
       maxPayloadBytes: int(env, 'WS_MAX_PAYLOAD_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
       heartbeatIntervalMs: int(env, 'WS_HEARTBEAT_INTERVAL_MS', 30_000, 50, 3_600_000),
@@ -340,6 +409,9 @@ export function loadConfig(env: Env): Config {
       allowedCidrs: cidrs(env, 'FETCH_ALLOWED_CIDRS'),
       concurrency: int(env, 'FETCH_CONCURRENCY', 5, 1, 10),
       maxBytes: int(env, 'FETCH_MAX_BYTES', 1024 * 1024, 1, 100 * 1024 * 1024),
+      // JSON.stringify recurses: a few thousand levels overflow the stack, so the cap stays far below.
+      maxJsonDepth: int(env, 'FETCH_MAX_JSON_DEPTH', 64, 1, 1000),
+      batchDeadlineMs: fetchBatchDeadline(handlerTimeoutMs),
     },
     files: {
       storage: oneOf<FileStorageKind>(env, 'FILE_STORAGE', ['local', 'database'], 'local'),

@@ -5,9 +5,11 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { PasswordHasher } from './auth/passwords.js';
+import type { RateLimits } from './auth/rate-limits.js';
 import type { LoginThrottle } from './auth/throttle.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
+import type { Validation } from './contract/validation.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Database } from './db/schema.js';
 import type { Metrics } from './metrics.js';
@@ -16,6 +18,10 @@ import type { FileStorage } from './files/storage.js';
 export interface Deps {
   readonly config: Config;
   readonly log: Logger;
+  /** The contract's one Ajv instance, for handlers that check a value against a schema themselves. */
+  readonly validation: Validation;
+  /** Where the process is in its life: true once shutdown began (readiness then answers 503). */
+  readonly lifecycle: { readonly stopping: () => boolean };
   readonly db: Kysely<Database>;
   readonly database: DatabaseHandle;
   readonly metrics: Metrics;
@@ -23,6 +29,8 @@ export interface Deps {
     readonly passwords: PasswordHasher;
     readonly tokens: TokenService;
     readonly throttle: LoginThrottle;
+    /** The contract's rate-limit policies, counted per client. */
+    readonly rateLimits: RateLimits;
   };
   /** Where uploaded bytes are stored (FILE_STORAGE). */
   readonly files: {

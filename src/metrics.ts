@@ -23,6 +23,8 @@ export interface Metrics {
   observeRequest(operationId: string | undefined, method: string, status: number, seconds: number): void;
   /** A handler's reply that broke the contract (whatever RESPONSE_VALIDATION then did with it). */
   responseInvalid(operationId: string): void;
+  /** A request that used a deprecated parameter or body property (`field`, as the contract names it). */
+  deprecatedUse(operationId: string, field: string): void;
   /** A gauge read when scraped, e.g. open WebSocket connections. */
   gauge(name: string, help: string, read: () => number | Promise<number>): void;
   /** A gauge with one label, read when scraped, e.g. jobs by status. */
@@ -75,6 +77,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['operation'] as const,
     registers: [registry],
   });
+  const deprecatedUses = new Counter({
+    name: 'api_deprecated_use_total',
+    help: 'Requests that used a deprecated parameter or body property, by operationId and field.',
+    labelNames: ['operation', 'field'] as const,
+    registers: [registry],
+  });
   const invalidResponses = new Counter({
     name: 'http_response_validation_failures_total',
     help: 'Handler replies that broke the contract (a bug in the server), by operationId.',
@@ -120,6 +128,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     responseInvalid(operationId) {
       invalidResponses.inc({ operation: operationId });
+    },
+    deprecatedUse(operationId, field) {
+      deprecatedUses.inc({ operation: operationId, field });
     },
     gauge(name, help, read) {
       new Gauge({

@@ -109,12 +109,15 @@ function runPrimary(config: Config): void {
     const workers = Object.values(cluster.workers ?? {});
     if (workers.length === 0) process.exit(exitCode);
     for (const worker of workers) worker?.process.kill('SIGTERM');
-    // Each worker drains within SHUTDOWN_TIMEOUT_MS; do not wait much longer than that.
-    setTimeout(() => {
-      log.warn('workers did not stop in time; killing them');
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
-      process.exit(1);
-    }, config.shutdownTimeoutMs + 5000).unref();
+    // Each worker drains within SHUTDOWN_GRACE_MS + SHUTDOWN_TIMEOUT_MS; do not wait much longer than that.
+    setTimeout(
+      () => {
+        log.warn('workers did not stop in time; killing them');
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+        process.exit(1);
+      },
+      config.shutdownGraceMs + config.shutdownTimeoutMs + 5000,
+    ).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

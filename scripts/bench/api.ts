@@ -10,6 +10,7 @@
  *            loaded alongside: does hashing block the event loop?
  *   [items]  GET /items?q=… over 100,000 items; deep OFFSET paging.
  *   [orders] POST /orders with 5 lines, with and without an Idempotency-Key.
+ *   [signups], [amplification]: hostile load, see hostile.ts.
  *
  * Every server is checked before it is loaded: the expected status, a sane
  * answer, and the same JSON from the pipeline and from bare node:http.
@@ -22,6 +23,7 @@ import path from 'node:path';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { createTokenService } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
+import { amplification, signups } from './hostile.js';
 import { measure, measureTogether } from './load.js';
 import type { LoadRequest, LoadResult, LoadSettings } from './load.js';
 import { onCleanup, runScript, runTracked, startServer } from './processes.js';
@@ -48,7 +50,7 @@ import { httpRequest } from './startup.js';
 
 const run = promisify(execFile);
 
-export const API_SECTIONS = ['users', 'login', 'items', 'orders'] as const;
+export const API_SECTIONS = ['users', 'login', 'items', 'orders', 'signups', 'amplification'] as const;
 export const DATABASES = ['postgres', 'pglite'] as const;
 
 export interface ApiSettings {
@@ -74,7 +76,7 @@ const PAGE = 20;
 
 // ---------------------------------------------------------------- databases
 
-interface Backend {
+export interface Backend {
   readonly name: string;
   /** The children's environment: which database benchAppEnv() picks (see serve.ts). */
   readonly env: Record<string, string | undefined>;
@@ -211,7 +213,12 @@ type Work = (
  * `profiled`, the server runs under --cpu-prof and the top functions of each
  * measured run are printed once it has exited (and written its profile).
  */
-async function withServer(backend: Backend, server: ServerKey, profiled: boolean, work: Work): Promise<void> {
+export async function withServer(
+  backend: Backend,
+  server: ServerKey,
+  profiled: boolean,
+  work: Work,
+): Promise<void> {
   const dir = profiled ? await mkdtemp(path.join(os.tmpdir(), 'bench-cpuprof-')) : undefined;
   const nodeArgs = dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
   const child = await startServer(SERVERS[server].script, [], { env: backend.env, nodeArgs });
@@ -576,7 +583,14 @@ export async function apiSections(settings: ApiSettings): Promise<ApiResult[]> {
     }
     const out: ApiResult = { backend: backend.name, rows: [], targets: [] };
     results.push(out);
-    const sections = { users, login, items, orders };
+    const sections = {
+      users,
+      login,
+      items,
+      orders,
+      signups: (_: ApiSettings, b: Backend, o: ApiResult) => signups(b, o),
+      amplification: (_: ApiSettings, b: Backend, o: ApiResult) => amplification(b, o),
+    };
     for (const name of wanted) {
       await sections[name](settings, backend, out).catch((error: unknown) =>
         failed(`${backend.name}, ${name}`, error),

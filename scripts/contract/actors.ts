@@ -18,6 +18,8 @@ export interface Actor {
   readonly role: string | undefined;
   readonly email?: string;
   readonly password?: string;
+  /** True for an account the runner signed up itself in this run (it may fail logins on it). */
+  readonly created?: boolean;
 }
 
 export interface Actors {
@@ -36,7 +38,7 @@ export interface ActorOptions {
 }
 
 /** The OAuth2 password flow's token URL, if the contract has one. */
-function tokenOperation(contract: Contract): OperationSpec | undefined {
+export function tokenOperation(contract: Contract): OperationSpec | undefined {
   const schemes = contract.document.components?.['securitySchemes'] ?? {};
   for (const scheme of Object.values(schemes)) {
     const flow = isObject(scheme) && isObject(scheme['flows']) ? scheme['flows']['password'] : undefined;
@@ -114,7 +116,7 @@ async function signUp(options: ActorOptions, label: string): Promise<Actor> {
     throw new Error(`signing up ${email} answered ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`);
   const token = await logIn(options, email, password);
   const me = await whoAmI(options, token);
-  return { name: 'user', token, ...me, email, password };
+  return { name: 'user', token, ...me, email, password, created: true };
 }
 
 /** Sets up the admin (when the given credentials are an admin's) and a regular user. */

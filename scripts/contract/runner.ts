@@ -4,14 +4,19 @@
  * schemas, seeded), invalid variants, credential checks, undeclared methods,
  * and the stateful rules (a `Location` can be fetched, a deleted resource is
  * 404, OpenAPI `links` from a created resource work).
+ *
+ * The server may hold real data, so the run changes nothing it did not create:
+ * a request that may change state (any method but GET/HEAD/OPTIONS) names in
+ * its path only ids the runner got from its own `201`s, or an id that cannot
+ * exist; logins fail on purpose only on the runner's own account, twice a run.
  */
 import fc from 'fast-check';
-import type { OperationSpec } from '../../src/contract/spec.js';
+import type { OperationSpec, ParameterSpec } from '../../src/contract/spec.js';
 import type { Contract } from './document.js';
 import { isObject, isUpgrade } from './document.js';
 import { arbitraryFor, minimalValue } from './arbitraries.js';
 import type { Pools } from './arbitraries.js';
-import { actorFor, setUpActors } from './actors.js';
+import { actorFor, setUpActors, tokenOperation } from './actors.js';
 import type { Actor, Actors } from './actors.js';
 import { checkDeclared, checkExpectation } from './checks.js';
 import type { Expectation } from './checks.js';
@@ -73,6 +78,10 @@ export interface RunReport {
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'];
 const SAFE = new Set(['get', 'head', 'options']);
+/** Path values for "a resource that does not exist": no server hands out 2^53-1 as an id. */
+const NONEXISTENT = [Number.MAX_SAFE_INTEGER, 'qa-contract-nonexistent'];
+/** Logins the run fails on purpose, on its own account: far below any sane per-address lock. */
+const FAILED_LOGINS = 2;
 
 /** A stable 32-bit hash, so each operation gets its own reproducible stream from one seed. */
 function hash(text: string): number {
@@ -214,6 +223,37 @@ class Run {
       );
     }
     return filtered;
+  }
+
+  /** Values of a path parameter the runner created in this run (and may change or delete). */
+  private owned(name: string): unknown[] {
+    const banned = this.protectedValues.get(name) ?? [];
+    return (this.pools.get(name) ?? []).filter((value) => !banned.includes(value));
+  }
+
+  /** A valid value for the parameter that names no resource; undefined when the schema allows none. */
+  private nonexistent(parameter: ParameterSpec): unknown {
+    const validate = this.options.contract.compile(this.options.contract.deref(parameter.schema));
+    return NONEXISTENT.find((value) => validate(value));
+  }
+
+  /**
+   * The input as it may be sent: unchanged for a safe method; otherwise every
+   * path value the runner did not create becomes one that cannot exist (or the
+   * case is dropped, undefined, when there is none), so a change or a delete
+   * only ever reaches the runner's own resources.
+   */
+  private confined(operation: OperationSpec, input: Input): Input | undefined {
+    if (SAFE.has(operation.method)) return input;
+    const path = { ...input.path };
+    for (const parameter of operation.parameters.filter((p) => p.in === 'path')) {
+      const value = path[parameter.name];
+      if (value === undefined || this.owned(parameter.name).includes(value)) continue;
+      const replacement = this.nonexistent(parameter);
+      if (replacement === undefined) return undefined;
+      path[parameter.name] = replacement;
+    }
+    return { ...input, path };
   }
 
   /** Remembers the ids a `Location` names, by the parameter names of the GET operation it matches. */
@@ -439,11 +479,33 @@ class Run {
       query: Record<string, string> = auth.query,
     ): WireRequest => toWire(contract, operation, input, extra, query);
 
-    const base = this.exampleInput(operation, pools);
-    const generated = fc.sample(this.inputArbitrary(operation, pools), {
-      numRuns: Math.max(0, this.options.cases - 1),
-      seed: (this.options.seed ^ hash(operation.operationId)) | 0,
-    });
+    const isLogin = tokenOperation(contract) === operation;
+    const loginAs = this.actors.user;
+    // Logins are real accounts' logins: every generated one uses the runner's credentials, so none fails.
+    const withCredentials = (input: Input): Input =>
+      isLogin && loginAs?.email !== undefined && loginAs.password !== undefined && isObject(input.body?.value)
+        ? {
+            ...input,
+            body: {
+              mediaType: input.body.mediaType,
+              value: { ...input.body.value, username: loginAs.email, password: loginAs.password },
+            },
+          }
+        : input;
+    const base = this.confined(operation, this.exampleInput(operation, pools));
+    if (base === undefined) {
+      report.skipped = "no path value that is surely not someone else's resource";
+      return;
+    }
+    const generated = fc
+      .sample(this.inputArbitrary(operation, pools), {
+        numRuns: Math.max(0, this.options.cases - 1),
+        seed: (this.options.seed ^ hash(operation.operationId)) | 0,
+      })
+      .flatMap((input) => {
+        const confined = this.confined(operation, withCredentials(input));
+        return confined === undefined ? [] : [confined];
+      });
     let linkRuns = 0;
     const validCase = async (input: Input, name: string): Promise<void> => {
       const request = wire(input);
@@ -488,6 +550,7 @@ class Run {
       await this.exchange(report, operation, `invalid: ${negative.name}`, request, expected);
     }
     if (secured) await this.credentialCases(report, operation, base);
+    if (isLogin) await this.failedLoginCases(report, operation);
     this.log(`${operation.operationId}: ${report.cases} cases, ${report.failures} failures`);
   }
 
@@ -523,6 +586,51 @@ class Run {
           { kind: 'status', statuses: [403] },
         );
       }
+    }
+  }
+
+  /**
+   * A wrong password and an unknown account are 401, each followed by a good
+   * login (which clears the account's count on servers that do). Only on an
+   * account the runner signed up itself, and FAILED_LOGINS in all, so neither an
+   * operator's account nor the client address gets locked.
+   */
+  private async failedLoginCases(report: OperationReport, operation: OperationSpec): Promise<void> {
+    const own = this.actors.user;
+    if (own?.created !== true || own.email === undefined || own.password === undefined) {
+      this.report.notes.push(
+        `${operation.operationId}: no account of the runner's own, no failed-login case`,
+      );
+      return;
+    }
+    const { email, password } = own;
+    const attempts = [
+      { name: 'failed login: wrong password of its own account', username: email, password: `${password}x` },
+      { name: 'failed login: an account that does not exist', username: `nobody-${email}`, password },
+    ].slice(0, FAILED_LOGINS);
+    const form = (username: string, secret: string): WireRequest =>
+      toWire(
+        this.options.contract,
+        operation,
+        {
+          path: {},
+          query: {},
+          header: {},
+          body: {
+            mediaType: 'application/x-www-form-urlencoded',
+            value: { grant_type: 'password', username, password: secret },
+          },
+        },
+        {},
+      );
+    for (const attempt of attempts) {
+      await this.exchange(report, operation, attempt.name, form(attempt.username, attempt.password), {
+        kind: 'status',
+        statuses: [401],
+      });
+      await this.exchange(report, operation, `a good login after: ${attempt.name}`, form(email, password), {
+        kind: 'success',
+      });
     }
   }
 
@@ -668,7 +776,8 @@ class Run {
         link['requestBody'] === undefined || stepInput.body === undefined
           ? stepInput.body
           : { mediaType: stepInput.body.mediaType, value: evaluate(link['requestBody']) };
-      const finalInput: Input = { ...stepInput, body: linkBody };
+      const finalInput = this.confined(target, { ...stepInput, body: linkBody });
+      if (finalInput === undefined) continue;
       const stepActor = actorFor(this.actors, target) ?? actor;
       const creds = this.credentials(target, stepActor);
       const request = toWire(contract, target, finalInput, creds?.headers ?? {}, creds?.query ?? {});
@@ -717,8 +826,14 @@ class Run {
     const first = operations[0];
     if (first === undefined) return;
     const values: Record<string, unknown> = {};
-    for (const p of first.parameters.filter((p) => p.in === 'path'))
-      values[p.name] = this.pools.get(p.name)?.[0] ?? p.example ?? 1;
+    // Undeclared methods include PUT and DELETE: only the runner's own ids, or none that exists.
+    for (const p of first.parameters.filter((p) => p.in === 'path')) {
+      values[p.name] = this.owned(p.name)[0] ?? this.nonexistent(p);
+      if (values[p.name] === undefined) {
+        report.skipped = `no value for {${p.name}} that is surely not someone else's resource`;
+        return;
+      }
+    }
     const target = fillPath(path, values);
     for (const method of METHODS.filter((m) => !declared.includes(m))) {
       const request: WireRequest = {

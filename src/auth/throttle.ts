@@ -1,39 +1,41 @@
 /**
- * Failed-login throttling per account and per client address. State lives in
- * the database, so the limits hold across server processes.
+ * Login throttling per account and per client address. Each attempt is
+ * reserved against both limits before its password is checked, in the
+ * database, so the limits hold for parallel guesses and across server processes.
  */
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import { ApiError } from '../contract/errors.js';
-import { clearFailures, recordFailure, secondsLocked } from '../db/repos/login-failures.repo.js';
+import { clearFailures, refundAttempt, reserveAttempt } from '../db/repos/login-failures.repo.js';
 import type { Database } from '../db/schema.js';
 
 export interface LoginThrottle {
-  /** Throws 429 with Retry-After while the account or the address is locked. */
-  check(email: string, address: string): Promise<void>;
-  failed(email: string, address: string): Promise<void>;
-  succeeded(email: string): Promise<void>;
+  /** Counts an attempt; throws 429 with Retry-After when the account or the address is over its limit. */
+  reserve(email: string, address: string): Promise<void>;
+  /** The attempt was right: the account starts over and the address gets its attempt back. */
+  succeeded(email: string, address: string): Promise<void>;
 }
 
 const accountKey = (email: string): string => `account:${email.toLowerCase()}`;
 const addressKey = (address: string): string => `address:${address}`;
 
 export function createLoginThrottle(db: Kysely<Database>, limits: Config['loginThrottle']): LoginThrottle {
+  const windowSeconds = limits.windowSeconds;
   return {
-    async check(email, address) {
-      const seconds = await secondsLocked(db, [accountKey(email), addressKey(address)]);
-      if (seconds > 0) {
+    async reserve(email, address) {
+      const { allowed, retryAfterSeconds } = await reserveAttempt(db, [
+        { key: accountKey(email), max: limits.maxFailuresPerAccount, windowSeconds },
+        { key: addressKey(address), max: limits.maxFailuresPerAddress, windowSeconds },
+      ]);
+      if (!allowed) {
         throw new ApiError(429, 'Too many failed logins; try again later.', {
-          headers: { 'Retry-After': String(Math.max(1, seconds)) },
+          headers: { 'Retry-After': String(Math.max(1, retryAfterSeconds)) },
         });
       }
     },
-    async failed(email, address) {
-      await recordFailure(db, accountKey(email), limits.maxFailuresPerAccount, limits.windowSeconds);
-      await recordFailure(db, addressKey(address), limits.maxFailuresPerAddress, limits.windowSeconds);
-    },
-    async succeeded(email) {
+    async succeeded(email, address) {
       await clearFailures(db, accountKey(email));
+      await refundAttempt(db, addressKey(address), limits.maxFailuresPerAddress);
     },
   };
 }

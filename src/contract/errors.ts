@@ -19,6 +19,8 @@ export interface ApiErrorOptions {
   readonly title?: string;
   readonly type?: string;
   readonly errors?: readonly FieldError[];
+  /** Violations found beyond those listed in `errors`. */
+  readonly omittedErrors?: number;
   readonly headers?: Readonly<Record<string, string>>;
   readonly cause?: unknown;
 }
@@ -31,6 +33,7 @@ export class ApiError extends Error {
   readonly title: string | undefined;
   readonly type: string | undefined;
   readonly errors: readonly FieldError[] | undefined;
+  readonly omittedErrors: number;
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(
@@ -43,12 +46,59 @@ export class ApiError extends Error {
     this.title = options.title;
     this.type = options.type;
     this.errors = options.errors;
+    this.omittedErrors = options.omittedErrors ?? 0;
     this.headers = options.headers ?? {};
   }
 }
 
-/** A 422 listing every violation found. */
-export function validationError(errors: readonly FieldError[]): ApiError {
-  const count = errors.length;
-  return new ApiError(422, `The request has ${count} validation error${count === 1 ? '' : 's'}.`, { errors });
+/** How many violations a 422 lists at most; the rest are only counted. */
+export const MAX_LISTED_VIOLATIONS = 20;
+
+/** Longest `path` or `message` a listed violation carries; longer ones are cut and end in `…`. */
+export const MAX_VIOLATION_TEXT = 200;
+
+const clip = (text: string): string =>
+  text.length <= MAX_VIOLATION_TEXT ? text : `${text.slice(0, MAX_VIOLATION_TEXT - 1)}…`;
+
+/**
+ * The violations of one request: the first MAX_LISTED_VIOLATIONS are kept
+ * (with their texts clipped), the others only counted, so a body built to fail
+ * a hundred thousand times costs no more to answer than one that fails twenty.
+ */
+export class Violations {
+  readonly listed: FieldError[] = [];
+  total = 0;
+
+  /** How many more would still be listed. */
+  get room(): number {
+    return MAX_LISTED_VIOLATIONS - this.listed.length;
+  }
+
+  add(error: FieldError): void {
+    this.total += 1;
+    if (this.listed.length < MAX_LISTED_VIOLATIONS) {
+      this.listed.push({ ...error, path: clip(error.path), message: clip(error.message) });
+    }
+  }
+
+  /** Counts `count` violations of which only those already added were listed. */
+  count(unlisted: number): void {
+    this.total += unlisted;
+  }
+}
+
+/** A 422 listing the violations found (at most MAX_LISTED_VIOLATIONS of them). */
+export function validationError(found: readonly FieldError[] | Violations): ApiError {
+  let violations = found;
+  if (!(violations instanceof Violations)) {
+    violations = new Violations();
+    for (const error of found as readonly FieldError[]) violations.add(error);
+  }
+  const { listed, total } = violations;
+  const omitted = total - listed.length;
+  const detail =
+    omitted > 0
+      ? `The request has ${total} validation errors; the first ${listed.length} are listed.`
+      : `The request has ${total} validation error${total === 1 ? '' : 's'}.`;
+  return new ApiError(422, detail, { errors: listed, omittedErrors: omitted });
 }

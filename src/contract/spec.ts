@@ -50,6 +50,19 @@ export interface ResponseSpec {
   >;
 }
 
+/**
+ * A rate-limit policy from the contract (`x-rate-limit-policies`): `limit`
+ * requests per `windowSeconds` for each client (its account when signed in,
+ * its address otherwise). `shared` counters live in the database so every
+ * server process counts together; `process` counters live in each process.
+ */
+export interface RateLimitPolicy {
+  readonly name: string;
+  readonly limit: number;
+  readonly windowSeconds: number;
+  readonly scope: 'shared' | 'process';
+}
+
 export interface OperationSpec {
   readonly operationId: string;
   readonly method: HttpMethod;
@@ -64,6 +77,8 @@ export interface OperationSpec {
   readonly security: readonly Readonly<Record<string, readonly string[]>>[];
   /** `x-roles`: roles allowed to call the operation; undefined means any authenticated caller. */
   readonly roles: readonly string[] | undefined;
+  /** `x-rate-limit`: the policy the operation is counted under; undefined when the document declares none. */
+  readonly rateLimit: RateLimitPolicy | undefined;
   /** The operation object itself, for extensions read by other layers. */
   readonly raw: Readonly<Record<string, unknown>>;
 }
@@ -205,12 +220,39 @@ function responseSpecs(
   return result;
 }
 
+/** The document's `x-rate-limit-policies`, checked; empty when it declares none. */
+function rateLimitPolicies(document: OpenApiDocument): Map<string, RateLimitPolicy> {
+  const policies = new Map<string, RateLimitPolicy>();
+  const declared = document['x-rate-limit-policies'];
+  if (declared === undefined) return policies;
+  if (!isObject(declared)) throw new Error('x-rate-limit-policies must be an object');
+  for (const [name, policy] of Object.entries(declared)) {
+    const limit = isObject(policy) ? policy['limit'] : undefined;
+    const window = isObject(policy) ? policy['window'] : undefined;
+    const scope = isObject(policy) ? (policy['scope'] ?? 'shared') : undefined;
+    if (
+      !Number.isInteger(limit) ||
+      (limit as number) < 1 ||
+      !Number.isInteger(window) ||
+      (window as number) < 1 ||
+      (scope !== 'shared' && scope !== 'process')
+    ) {
+      throw new Error(
+        `x-rate-limit-policies.${name} needs a positive integer limit and window, and a scope of shared or process`,
+      );
+    }
+    policies.set(name, { name, limit: limit as number, windowSeconds: window as number, scope });
+  }
+  return policies;
+}
+
 /** Flattens a bundled document into operation specs. Throws on anything the server cannot honour. */
 export function indexDocument(document: OpenApiDocument): Spec {
   if (!document.openapi.startsWith('3.1')) {
     throw new Error(`Expected an OpenAPI 3.1 document, got ${document.openapi}`);
   }
   const operations: OperationSpec[] = [];
+  const policies = rateLimitPolicies(document);
   for (const [template, pathItemValue] of Object.entries(document.paths ?? {})) {
     const pathPointer = `/paths/${escapePointer(template)}`;
     const pathItem = resolve(document, pathItemValue, pathPointer).node;
@@ -227,6 +269,13 @@ export function indexDocument(document: OpenApiDocument): Spec {
           ? undefined
           : resolve(document, operation['requestBody'], `${operationPointer}/requestBody`);
       const roles = operation['x-roles'];
+      const policyName = operation['x-rate-limit'];
+      const rateLimit = typeof policyName === 'string' ? policies.get(policyName) : undefined;
+      if (policies.size > 0 && rateLimit === undefined) {
+        throw new Error(
+          `${operationId} needs x-rate-limit naming one of x-rate-limit-policies (${[...policies.keys()].join(', ')})`,
+        );
+      }
       operations.push({
         operationId,
         method,
@@ -243,6 +292,7 @@ export function indexDocument(document: OpenApiDocument): Spec {
         responses: responseSpecs(document, operation['responses'], `${operationPointer}/responses`),
         security: (operation['security'] ?? document.security ?? []) as Record<string, string[]>[],
         roles: Array.isArray(roles) ? roles.map(String) : undefined,
+        rateLimit,
         raw: operation,
       });
     }

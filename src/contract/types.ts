@@ -82,8 +82,8 @@ export interface Input<Id extends OperationId> {
   readonly clientIp: string;
 }
 
-/** Headers set by the HTTP layer for every response; handlers never set them. */
-type LayerHeader = 'X-Request-ID' | 'X-Process-Time';
+/** Headers set by the HTTP layer (request id, timing, rate limits); handlers never set them. */
+type LayerHeader = 'X-Request-ID' | 'X-Process-Time' | 'RateLimit' | 'RateLimit-Policy';
 type KnownKeys<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
 type DeclaredHeaders<R> = R extends { headers: infer H }
   ? Omit<KnownKeys<H>, LayerHeader>

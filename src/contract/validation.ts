@@ -7,7 +7,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { ErrorLocation, FieldError } from './errors.js';
+import type { ErrorLocation, FieldError, Violations } from './errors.js';
 import type { OperationSpec, ParameterLocation, ParameterSpec, Spec } from './spec.js';
 import { escapePointer } from './spec.js';
 
@@ -212,8 +212,10 @@ function compileOperation(
 export function toFieldErrors(
   location: ErrorLocation,
   errors: readonly ErrorObject[] | null | undefined,
+  max = Infinity,
 ): FieldError[] {
-  return (errors ?? []).map((error) => {
+  const all = errors ?? [];
+  return (all.length > max ? all.slice(0, max) : all).map((error) => {
     let path = error.instancePath;
     const params = error.params as Record<string, unknown>;
     const member =
@@ -231,6 +233,18 @@ export function toFieldErrors(
         : (error.message ?? 'is invalid');
     return { in: location, path, message, keyword: error.keyword };
   });
+}
+
+/** Adds Ajv's errors to a request's violations, mapping only those that will be listed. */
+export function addAjvErrors(
+  violations: Violations,
+  location: ErrorLocation,
+  errors: readonly ErrorObject[] | null | undefined,
+): void {
+  const all = errors ?? [];
+  const mapped = toFieldErrors(location, all, violations.room);
+  for (const error of mapped) violations.add(error);
+  violations.count(all.length - mapped.length);
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

@@ -10,6 +10,8 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { ClientConfig, CustomTypesConfig } from 'pg';
 import type { Config } from '../config.js';
+import { lockDataDir } from './data-dir-lock.js';
+import type { DataDirLock } from './data-dir-lock.js';
 import type { Database } from './schema.js';
 
 export interface DatabaseHandle {
@@ -96,14 +98,21 @@ async function openPool(
     return { pool, kind: 'postgres' };
   }
   const started = Date.now();
-  const pglite = await openPglite(config.dataDir);
+  const { pglite, lock } = await openPglite(config.dataDir);
   const pool = await pglitePool(pglite);
   pool.on('error', (err) => log?.warn({ err }, 'embedded database client error'));
   log?.info(
     { kind: 'pglite', dataDir: config.dataDir, ms: Date.now() - started },
     'embedded database opened',
   );
-  return { pool, kind: 'pglite', afterPoolEnd: () => pglite.close() };
+  const afterPoolEnd = async (): Promise<void> => {
+    try {
+      await pglite.close();
+    } finally {
+      await lock?.release();
+    }
+  };
+  return { pool, kind: 'pglite', afterPoolEnd };
 }
 
 /**
@@ -174,20 +183,28 @@ export async function createDatabase(config: OpenConfig, log?: DatabaseLogger): 
  * Measured here (2 cores, Node 20, PGlite 0.5.17, ready = waitReady resolved):
  * creating a new data dir 5-7 s (8 s on a cold first run), reopening an existing
  * one 0.6-1.0 s, memory:// about 4 s (it is always new). ~0.8 GB RSS while creating.
+ * An on-disk directory is locked first (data-dir-lock.ts): a second process is
+ * refused rather than allowed to write into a copy that will be lost.
  */
-async function openPglite(dataDir: string): Promise<PGlite> {
+async function openPglite(dataDir: string): Promise<{ pglite: PGlite; lock: DataDirLock | undefined }> {
   // Imported here, not at the top: a server on DATABASE_URL never loads PGlite (~200 ms of start-up).
   const { PGlite } = await import('@electric-sql/pglite');
-  let pglite: PGlite;
   if (dataDir === MEMORY_DATA_DIR) {
-    pglite = new PGlite(MEMORY_DATA_DIR);
-  } else {
-    const dir = path.join(dataDir, 'pglite');
-    await mkdir(dir, { recursive: true });
-    pglite = new PGlite(dir);
+    const pglite = new PGlite(MEMORY_DATA_DIR);
+    await pglite.waitReady;
+    return { pglite, lock: undefined };
   }
-  await pglite.waitReady;
-  return pglite;
+  const dir = path.join(dataDir, 'pglite');
+  await mkdir(dir, { recursive: true });
+  const lock = await lockDataDir(dataDir);
+  try {
+    const pglite = new PGlite(dir);
+    await pglite.waitReady;
+    return { pglite, lock };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
 }
 
 /**

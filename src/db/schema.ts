@@ -26,6 +26,8 @@ export interface UserTable {
   is_active: Generated<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Raised by every change to the account; its ETag. */
+  version: Generated<number>;
 }
 
 export interface LoginFailureTable {
@@ -47,6 +49,8 @@ export interface ItemTable {
   tax: ColumnType<string | null, string | number | null | undefined, string | number | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Raised by every change to the item; its ETag. */
+  version: Generated<number>;
 }
 
 export interface OrderTable {
@@ -162,6 +166,14 @@ export interface FileChunkTable {
   created_at: Timestamp;
 }
 
+/** Rate-limit counters (rate-limiter-flexible's PostgreSQL layout). */
+export interface RateLimitTable {
+  key: string;
+  points: number;
+  /** End of the counter's window, ms since the epoch (int8: read back as a string). */
+  expire: string | number | null;
+}
+
 export interface Database {
   users: UserTable;
   login_failures: LoginFailureTable;
@@ -176,6 +188,7 @@ export interface Database {
   files: FileTable;
   file_chunks: FileChunkTable;
   ws_sessions: WsSessionTable;
+  rate_limits: RateLimitTable;
 }
 
 export type ItemRow = Selectable<ItemTable>;

@@ -11,7 +11,10 @@
  * - redirects are not followed (a 3xx is reported as is), so a redirect can
  *   never lead anywhere unchecked;
  * - each URL has its own deadline (AbortSignal.timeout) over connect, headers
- *   and body, and a body size cap.
+ *   and body, and a body size cap; the whole batch has one more deadline, after
+ *   which every URL not done is a timeout;
+ * - remote data never reaches a recursive algorithm unchecked: JSON nesting is
+ *   measured on the text by a loop before parsing.
  */
 import { lookup as dnsLookup } from 'node:dns';
 import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
@@ -27,6 +30,8 @@ export interface FetchPolicy {
   readonly addressAllowed: AddressPolicy;
   /** Largest body read; more is an error. */
   readonly maxBytes: number;
+  /** Deepest JSON nesting accepted; deeper is an error. */
+  readonly maxJsonDepth: number;
 }
 
 /** One URL's outcome: the contract's FetchResult, so the shape cannot drift from openapi.yaml. */
@@ -36,6 +41,8 @@ export type FetchOutcome = components['schemas']['FetchResult'];
 class FetchFailure extends Error {}
 
 const TIMEOUT = 'Request timeout';
+const TOO_DEEP = 'Response nested too deeply';
+const UNREPRESENTABLE = 'Response cannot be represented';
 
 type LookupCallback = (
   error: NodeJS.ErrnoException | null,
@@ -90,10 +97,37 @@ async function readBody(response: IncomingMessage, maxBytes: number): Promise<Bu
   return Buffer.concat(chunks);
 }
 
+/**
+ * True when the JSON text nests arrays and objects deeper than `max`. A single
+ * loop over the characters (brackets inside strings do not count), so no input
+ * can exhaust the stack here.
+ */
+export function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i += 1; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth -= 1;
+    }
+  }
+  return false;
+}
+
 /** JSON when the response says so, text otherwise. */
-function decode(body: Buffer, contentType: string | undefined): unknown {
+function decode(body: Buffer, contentType: string | undefined, maxDepth: number): unknown {
   const text = body.toString('utf8');
   if (contentType !== undefined && /\bjson\b/i.test(contentType)) {
+    if (nestedDeeperThan(text, maxDepth)) throw new FetchFailure(TOO_DEEP);
     try {
       return JSON.parse(text) as unknown;
     } catch {
@@ -121,17 +155,20 @@ function request(url: URL, policy: FetchPolicy, signal: AbortSignal): Promise<In
 }
 
 /**
- * Fetches one URL within `timeoutMs`; never throws: failures are the result's `error`.
+ * Fetches one URL within `timeoutMs` (or until `deadline` aborts); never throws:
+ * failures are the result's `error`.
  * @example const result = await guardedFetch('https://api.example.com/a', 2000, policy);
  */
 export async function guardedFetch(
   raw: string,
   timeoutMs: number,
   policy: FetchPolicy,
+  deadline?: AbortSignal,
 ): Promise<FetchOutcome> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
-  const signal = AbortSignal.timeout(timeoutMs);
+  const own = AbortSignal.timeout(timeoutMs);
+  const signal = deadline === undefined ? own : AbortSignal.any([own, deadline]);
   let status: number | undefined;
   try {
     const url = new URL(raw);
@@ -149,7 +186,7 @@ export async function guardedFetch(
     const ok = status >= 200 && status < 300;
     // An empty body (204, or nothing sent) has no data rather than invalid JSON.
     if (body.length === 0) return { url: raw, ok, status, elapsed_ms: elapsed() };
-    const data = decode(body, response.headers['content-type']);
+    const data = decode(body, response.headers['content-type'], policy.maxJsonDepth);
     return { url: raw, ok, status, data, elapsed_ms: elapsed() };
   } catch (error) {
     const outcome: FetchOutcome = {
@@ -164,23 +201,73 @@ export async function guardedFetch(
 }
 
 /**
- * Fetches every URL, at most `concurrency` at once; results in input order.
- * @example const results = await fetchAll(urls, { timeoutMs: 5000, concurrency: 5 }, policy);
+ * The outcome as is when it can be sent (serialisable, and valid for `fits`,
+ * the contract's FetchResult schema); otherwise an error for this URL alone,
+ * so one odd response never fails the whole reply.
+ */
+export function representable(outcome: FetchOutcome, fits: (value: unknown) => boolean): FetchOutcome {
+  try {
+    JSON.stringify(outcome);
+    if (fits(outcome)) return outcome;
+  } catch {
+    // A value JSON cannot write (a cycle, a stack overflow) is as unrepresentable as an invalid one.
+  }
+  return { url: outcome.url, ok: false, error: UNREPRESENTABLE, elapsed_ms: outcome.elapsed_ms };
+}
+
+export interface FetchAllOptions {
+  /** Each URL's own limit. */
+  readonly timeoutMs: number;
+  /** URLs fetched at once. */
+  readonly concurrency: number;
+  /** The whole batch's limit (0: none): URLs queued or running then are timeouts. */
+  readonly deadlineMs: number;
+}
+
+/**
+ * Fetches every URL, at most `concurrency` at once, within `deadlineMs` for the
+ * whole batch; results in input order. Never throws.
+ * @example const results = await fetchAll(urls, { timeoutMs: 5000, concurrency: 5, deadlineMs: 18000 }, policy);
  */
 export async function fetchAll(
   urls: readonly string[],
-  options: { readonly timeoutMs: number; readonly concurrency: number },
+  options: FetchAllOptions,
   policy: FetchPolicy,
 ): Promise<FetchOutcome[]> {
-  const results = new Array<FetchOutcome>(urls.length);
+  const results = new Array<FetchOutcome | undefined>(urls.length).fill(undefined);
+  const started = new Array<number | undefined>(urls.length).fill(undefined);
+  const stop = new AbortController();
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < urls.length) {
+    while (next < urls.length && !stop.signal.aborted) {
       const index = next;
       next += 1;
-      results[index] = await guardedFetch(urls[index] ?? '', options.timeoutMs, policy);
+      started[index] = performance.now();
+      results[index] = await guardedFetch(urls[index] ?? '', options.timeoutMs, policy, stop.signal);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency, urls.length) }, worker));
-  return results;
+  const workers = Promise.all(Array.from({ length: Math.min(options.concurrency, urls.length) }, worker));
+  let timer: NodeJS.Timeout | undefined;
+  if (options.deadlineMs > 0) {
+    // The race guarantees the deadline even if a fetch were slow to notice its abort.
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        stop.abort();
+        resolve();
+      }, options.deadlineMs);
+    });
+    await Promise.race([workers, deadline]);
+    clearTimeout(timer);
+    // Fetches aborted just now settle within a turn or two; give them that chance to report their own state.
+    await Promise.race([workers, new Promise((resolve) => setTimeout(resolve, 20))]);
+  } else {
+    await workers;
+  }
+  return urls.map((url, index) => {
+    const result = results[index];
+    if (result !== undefined) return result;
+    const since = started[index];
+    const elapsed = since === undefined ? 0 : Math.round(performance.now() - since);
+    return { url, ok: false, error: TIMEOUT, elapsed_ms: elapsed };
+  });
 }

@@ -11,16 +11,14 @@ const loginFailed = (): ApiError =>
 export async function login(input: Input<'login'>, deps: Deps): Promise<Reply<'login'>> {
   const { username: email, password } = input.body;
   const { passwords, tokens, throttle } = deps.auth;
-  await throttle.check(email, input.clientIp);
+  // Counted before the password is checked: parallel guesses cannot all pass a check made before any failed.
+  await throttle.reserve(email, input.clientIp);
 
   const user = await findUserByEmail(deps.db, email);
   // Verified even when there is no such account (against a dummy hash), so both answers take as long.
   const { ok, needsRehash } = await passwords.verify(user?.password_hash, password);
-  if (user === undefined || !ok || !user.is_active) {
-    await throttle.failed(email, input.clientIp);
-    throw loginFailed();
-  }
-  await throttle.succeeded(email);
+  if (user === undefined || !ok || !user.is_active) throw loginFailed();
+  await throttle.succeeded(email, input.clientIp);
   // No write of ours to join here: the job row is the write.
   await recordActivity(deps.db, user.id, 'login', { ip: input.clientIp });
   if (needsRehash) {

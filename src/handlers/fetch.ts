@@ -2,7 +2,7 @@
 import type { Input, Reply } from '../contract/types.js';
 import type { Deps } from '../deps.js';
 import { addressPolicy, hostPolicy } from '../fetch/address-policy.js';
-import { fetchAll } from '../fetch/guarded-fetch.js';
+import { fetchAll, representable } from '../fetch/guarded-fetch.js';
 import type { FetchPolicy } from '../fetch/guarded-fetch.js';
 
 /** The policy from configuration (cheap to build; config is frozen). */
@@ -11,6 +11,7 @@ function policyOf(config: Deps['config']['fetch']): FetchPolicy {
     hostAllowed: hostPolicy(config.allowedHosts),
     addressAllowed: addressPolicy(config.allowedCidrs),
     maxBytes: config.maxBytes,
+    maxJsonDepth: config.maxJsonDepth,
   };
 }
 
@@ -19,10 +20,13 @@ export async function fetchMultiple(
   deps: Deps,
 ): Promise<Reply<'fetchMultiple'>> {
   const { urls, timeout_ms: timeoutMs = 5000 } = input.body;
+  const { concurrency, batchDeadlineMs } = deps.config.fetch;
   const results = await fetchAll(
     urls,
-    { timeoutMs, concurrency: deps.config.fetch.concurrency },
+    { timeoutMs, concurrency, deadlineMs: batchDeadlineMs },
     policyOf(deps.config.fetch),
   );
-  return { status: 200, body: { results } };
+  // Checked one by one, so a result the contract cannot carry fails only its own URL, never the reply.
+  const fits = deps.validation.schema('/components/schemas/FetchResult');
+  return { status: 200, body: { results: results.map((result) => representable(result, fits)) } };
 }

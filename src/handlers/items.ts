@@ -6,6 +6,7 @@ import * as items from '../db/repos/items.repo.js';
 import type { ItemRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { caller } from './caller.js';
+import { changedMeanwhile, ifMatch, noneMatch, versionTag } from './conditional.js';
 
 type Item = components['schemas']['Item'];
 
@@ -59,19 +60,32 @@ export async function createItem(input: Input<'createItem'>, deps: Deps): Promis
 export async function getItem(input: Input<'getItem'>, deps: Deps): Promise<Reply<'getItem'>> {
   const row = await items.findItem(deps.db, input.path.item_id);
   if (row === undefined) throw notFound();
-  return { status: 200, body: itemRowToItem(row) };
+  const etag = versionTag(row.version);
+  if (noneMatch(input.header['If-None-Match'], etag)) return { status: 304, headers: { ETag: etag } };
+  return { status: 200, headers: { ETag: etag }, body: itemRowToItem(row) };
+}
+
+/** After a conditional write matched no row: 412 if the item is still there, 404 if it is gone. */
+async function missedWrite(deps: Deps, id: number): Promise<ApiError> {
+  return (await items.findItem(deps.db, id)) === undefined ? notFound() : changedMeanwhile('item');
 }
 
 export async function updateItem(input: Input<'updateItem'>, deps: Deps): Promise<Reply<'updateItem'>> {
-  await ownItem(deps, input.principal, input.path.item_id);
-  const row = await items.updateItem(deps.db, input.path.item_id, input.body);
-  if (row === undefined) throw notFound();
-  return { status: 200, body: itemRowToItem(row) };
+  const id = input.path.item_id;
+  const condition = ifMatch(deps, 'items', input.header['If-Match']);
+  await ownItem(deps, input.principal, id);
+  const versions = condition.kind === 'versions' ? condition.versions : undefined;
+  const row = await items.updateItem(deps.db, id, input.body, versions);
+  if (row === undefined) throw await missedWrite(deps, id);
+  return { status: 200, headers: { ETag: versionTag(row.version) }, body: itemRowToItem(row) };
 }
 
 export async function deleteItem(input: Input<'deleteItem'>, deps: Deps): Promise<Reply<'deleteItem'>> {
-  await ownItem(deps, input.principal, input.path.item_id);
-  if (!(await items.deleteItem(deps.db, input.path.item_id))) throw notFound();
+  const id = input.path.item_id;
+  const condition = ifMatch(deps, 'items', input.header['If-Match']);
+  await ownItem(deps, input.principal, id);
+  const versions = condition.kind === 'versions' ? condition.versions : undefined;
+  if (!(await items.deleteItem(deps.db, id, versions))) throw await missedWrite(deps, id);
   return { status: 204 };
 }
 

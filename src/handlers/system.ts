@@ -16,6 +16,9 @@ export async function getReadiness(
   _input: Input<'getReadiness'>,
   deps: Deps,
 ): Promise<Reply<'getReadiness'>> {
+  // Shutting down: a load balancer must stop sending new requests while this process still answers.
+  if (deps.lifecycle.stopping())
+    throw new ApiError(503, 'The server is shutting down.', { headers: { 'Retry-After': '5' } });
   if (!(await deps.database.ping(1000)))
     throw new ApiError(503, 'The database does not answer.', { headers: { 'Retry-After': '5' } });
   return { status: 200, body: { status: 'ready', checks: { database: 'ok' } } };

@@ -7,6 +7,7 @@ import type { NewUserRow, UserRow, UserRowUpdate } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { activityJob, enqueueAll, welcomeEmailJob } from '../jobs/index.js';
 import { caller, notSignedIn } from './caller.js';
+import { changedMeanwhile, ifMatch, noneMatch, versionTag } from './conditional.js';
 import type { Caller } from './caller.js';
 
 type User = components['schemas']['User'];
@@ -81,7 +82,9 @@ export async function getCurrentUser(
   // The bearer check has just read the account; read it again only if it did not hand it over.
   const row = input.principal?.user ?? (await users.findUserById(deps.db, caller(input.principal).id));
   if (row === undefined) throw notSignedIn('The account no longer exists.');
-  return { status: 200, body: userRowToUser(row) };
+  const etag = versionTag(row.version);
+  if (noneMatch(input.header['If-None-Match'], etag)) return { status: 304, headers: { ETag: etag } };
+  return { status: 200, headers: { ETag: etag }, body: userRowToUser(row) };
 }
 
 export async function listUsers(input: Input<'listUsers'>, deps: Deps): Promise<Reply<'listUsers'>> {
@@ -94,12 +97,23 @@ export async function listUsers(input: Input<'listUsers'>, deps: Deps): Promise<
 export async function getUser(input: Input<'getUser'>, deps: Deps): Promise<Reply<'getUser'>> {
   ownAccount(input.principal, input.path.user_id);
   const row = await users.findUserById(deps.db, input.path.user_id);
-  if (row === undefined) throw new ApiError(404, 'User not found');
-  return { status: 200, body: userRowToUser(row) };
+  if (row === undefined) throw notFound();
+  const etag = versionTag(row.version);
+  if (noneMatch(input.header['If-None-Match'], etag)) return { status: 304, headers: { ETag: etag } };
+  return { status: 200, headers: { ETag: etag }, body: userRowToUser(row) };
+}
+
+const notFound = (): ApiError => new ApiError(404, 'User not found');
+
+/** After a conditional write matched no row: 412 if the account is still there, 404 if it is gone. */
+async function missedWrite(deps: Deps, id: number): Promise<ApiError> {
+  return (await users.findUserById(deps.db, id)) === undefined ? notFound() : changedMeanwhile('account');
 }
 
 export async function updateUser(input: Input<'updateUser'>, deps: Deps): Promise<Reply<'updateUser'>> {
-  const me = ownAccount(input.principal, input.path.user_id);
+  const id = input.path.user_id;
+  const condition = ifMatch(deps, 'users', input.header['If-Match']);
+  const me = ownAccount(input.principal, id);
   const { role, is_active, ...fields } = input.body;
   if (!me.admin && (role !== undefined || is_active !== undefined)) {
     throw new ApiError(403, 'Only an admin may change role or is_active.');
@@ -108,12 +122,16 @@ export async function updateUser(input: Input<'updateUser'>, deps: Deps): Promis
   const changes: UserRowUpdate = { ...fields };
   if (role !== undefined) changes.role = role;
   if (is_active !== undefined) changes.is_active = is_active;
-  const row = await users.updateUser(deps.db, input.path.user_id, changes).catch(conflict);
-  if (row === undefined) throw new ApiError(404, 'User not found');
-  return { status: 200, body: userRowToUser(row) };
+  const versions = condition.kind === 'versions' ? condition.versions : undefined;
+  const row = await users.updateUser(deps.db, id, changes, versions).catch(conflict);
+  if (row === undefined) throw await missedWrite(deps, id);
+  return { status: 200, headers: { ETag: versionTag(row.version) }, body: userRowToUser(row) };
 }
 
 export async function deleteUser(input: Input<'deleteUser'>, deps: Deps): Promise<Reply<'deleteUser'>> {
-  if (!(await users.deleteUser(deps.db, input.path.user_id))) throw new ApiError(404, 'User not found');
+  const id = input.path.user_id;
+  const condition = ifMatch(deps, 'users', input.header['If-Match']);
+  const versions = condition.kind === 'versions' ? condition.versions : undefined;
+  if (!(await users.deleteUser(deps.db, id, versions))) throw await missedWrite(deps, id);
   return { status: 204 };
 }

@@ -17,6 +17,7 @@ import { createMultipartReader } from '../files/multipart.js';
 import { startupGate } from '../startup-gate.js';
 import { registerHandlers } from './backend.js';
 import type { AnyHandler } from './backend.js';
+import { deprecationsFor } from '../contract/deprecation.js';
 import { createBodyParsers } from './body.js';
 import { createFallbackApp } from './fallback.js';
 import { corsPolicy, securityHeaderEdits } from './middleware.js';
@@ -33,6 +34,7 @@ export interface HttpOptions {
   readonly config: Pick<
     Config,
     | 'bodyLimitBytes'
+    | 'jsonShape'
     | 'corsOrigins'
     | 'responseValidation'
     | 'trustProxyHops'
@@ -79,9 +81,11 @@ export async function createHttp(options: HttpOptions): Promise<Http> {
     bodies: createBodyParsers(
       config.bodyLimitBytes,
       createMultipartReader({ spec, storage: deps.files.storage, limits: config.files }),
+      config.jsonShape,
     ),
     writer,
     gate: startupGate(options.ready ?? (() => true)),
+    deprecations: deprecationsFor(spec, deps),
     responseValidation: config.responseValidation,
     handlerTimeoutMs: config.handlerTimeoutMs,
     hooks: options.hooks ?? {},

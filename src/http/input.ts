@@ -2,12 +2,12 @@
  * The handler's input: parameters coerced to their schema types (defaults
  * filled in), the body, and every violation of the contract collected in one
  * place (Ajv on parameters and body, plus the NUL character scan), so a
- * request that breaks the contract is one 422 listing all of it.
+ * request that breaks the contract is one 422 (listing the first 20).
  */
-import { escapePointer } from '../contract/spec.js';
 import type { OperationSpec } from '../contract/spec.js';
-import type { ErrorLocation, FieldError } from '../contract/errors.js';
-import { coerceParameter, toFieldErrors } from '../contract/validation.js';
+import { Violations } from '../contract/errors.js';
+import { addNulViolations } from '../contract/json-shape.js';
+import { addAjvErrors, coerceParameter } from '../contract/validation.js';
 import type { Validation } from '../contract/validation.js';
 import type { ParsedBody } from './body.js';
 import type { Exchange } from './exchange.js';
@@ -16,7 +16,8 @@ export type ParameterValues = Record<'path' | 'query' | 'header' | 'cookie', Rec
 
 export interface CheckedInput {
   readonly values: ParameterValues;
-  readonly errors: FieldError[];
+  /** Every violation found: the first few listed, the rest counted. */
+  readonly violations: Violations;
 }
 
 function parseCookies(header: string | undefined): Record<string, string> {
@@ -39,26 +40,6 @@ function parseCookies(header: string | undefined): Record<string, string> {
 }
 
 /**
- * PostgreSQL text cannot hold U+0000, so a string carrying one would fail in
- * SQL as a 500; it is refused with the other violations instead (found by the
- * contract fuzzer).
- */
-function nulCharacters(location: ErrorLocation, value: unknown, path = ''): FieldError[] {
-  if (typeof value === 'string') {
-    return value.includes('\u0000')
-      ? [{ in: location, path, message: 'must not contain the NUL character (U+0000)', keyword: 'nul' }]
-      : [];
-  }
-  if (Array.isArray(value)) return value.flatMap((v, i) => nulCharacters(location, v, `${path}/${i}`));
-  if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).flatMap(([k, v]) =>
-      nulCharacters(location, v, `${path}/${escapePointer(k)}`),
-    );
-  }
-  return [];
-}
-
-/**
  * Coerces and validates an operation's parameters and body; returns the
  * values and every error found (empty when the input keeps the contract).
  */
@@ -69,7 +50,7 @@ export function checkInput(
   body: ParsedBody | undefined,
 ): CheckedInput {
   const values: ParameterValues = { path: {}, query: {}, header: {}, cookie: {} };
-  const errors: FieldError[] = [];
+  const violations = new Violations();
   const validators = validation.operation(operation.operationId);
   let cookies: Record<string, string> | undefined;
   for (const { location, parameters, validate } of validators.parameters) {
@@ -91,18 +72,18 @@ export function checkInput(
       else if (parameter.schema['default'] !== undefined)
         target[parameter.name] = parameter.schema['default'];
     }
-    if (!validate(target)) errors.push(...toFieldErrors(location, validate.errors));
+    if (!validate(target)) addAjvErrors(violations, location, validate.errors);
     values[location] = target;
   }
   if (body !== undefined) {
     const validate = validators.bodies.get(body.mediaType);
     if (validate !== undefined && !validate(body.validationValue ?? body.value))
-      errors.push(...toFieldErrors('body', validate.errors));
-    errors.push(...nulCharacters('body', body.value));
+      addAjvErrors(violations, 'body', validate.errors);
+    if (body.mayHoldNul !== false) addNulViolations(violations, 'body', body.value);
   }
   for (const { location } of validators.parameters) {
     const given = values[location];
-    if (Object.keys(given).length > 0) errors.push(...nulCharacters(location, given));
+    if (Object.keys(given).length > 0) addNulViolations(violations, location, given);
   }
-  return { values, errors };
+  return { values, violations };
 }

@@ -1,8 +1,8 @@
 /**
  * One pipeline per operation, compiled at start-up:
  *
- *   start-up gate → hooks before security (e.g. rate limits) → security + x-roles
- *   → body read (only when the operation declares one) → parameters coerced,
+ *   start-up gate → deprecation headers → hooks before security → security + x-roles
+ *   → rate limit (per account, else per address) → body read (only when the operation declares one) → parameters coerced,
  *   Ajv on parameters and body, NUL scan → hooks before the handler → handler
  *   (with its timeout) → reply check → serialised with precomputed headers.
  *
@@ -12,7 +12,9 @@
  */
 import type { ResponseValidation } from '../config.js';
 import { ApiError, validationError } from '../contract/errors.js';
-import type { OperationSpec, Spec } from '../contract/spec.js';
+import { rateLimitClient } from '../auth/rate-limits.js';
+import type { Deprecations } from '../contract/deprecation.js';
+import type { OperationSpec, RateLimitPolicy, Spec } from '../contract/spec.js';
 import type { Principal, SecurityHandlers } from '../contract/types.js';
 import type { Validation } from '../contract/validation.js';
 import type { Deps } from '../deps.js';
@@ -54,6 +56,8 @@ export interface PipelineParts {
   readonly responseValidation: ResponseValidation;
   readonly handlerTimeoutMs: number;
   readonly hooks: PipelineHooks;
+  /** Deprecation and sunset headers, and the uses of deprecated fields (src/contract/deprecation.ts). */
+  readonly deprecations: Deprecations;
 }
 
 /** Serves one request of its operation; never rejects (errors are answered as problems). */
@@ -105,6 +109,14 @@ function answerTimeout(writer: ResponseWriter, exchange: Exchange): void {
   answerError(writer, exchange, new ApiError(503, 'The server took too long to answer this request.'));
 }
 
+/** Counts the request under its operation's rate-limit policy; a client over the limit gets 429. */
+async function countRequest(policy: RateLimitPolicy, exchange: Exchange, deps: Deps): Promise<void> {
+  const client = rateLimitClient(exchange.principal?.userId, exchange.clientIp());
+  const headers = await deps.auth.rateLimits.consume(policy, client);
+  if (headers !== undefined)
+    for (const name in headers) exchange.res.setHeader(name, headers[name] as string);
+}
+
 /** Runs hooks in order, waiting only for those that return a promise. */
 async function runStages(stages: readonly PipelineStage[], exchange: Exchange): Promise<void> {
   for (const stage of stages) {
@@ -135,6 +147,7 @@ export function compilePipeline(operation: OperationSpec, parts: PipelineParts):
   const timeoutMs =
     operation.requestBody?.content.has('multipart/form-data') === true ? 0 : parts.handlerTimeoutMs;
   const beforeSecurity = hooks.beforeSecurity ?? [];
+  const rateLimit = operation.rateLimit;
   const beforeHandler = hooks.beforeHandler ?? [];
 
   return async function serve(exchange: Exchange): Promise<void> {
@@ -142,19 +155,31 @@ export function compilePipeline(operation: OperationSpec, parts: PipelineParts):
     state.operationId = operationId;
     try {
       gate(operationId);
+      parts.deprecations.announce(operationId, exchange.res);
       if (beforeSecurity.length > 0) await runStages(beforeSecurity, exchange);
-      if (authenticate !== undefined) exchange.principal = await authenticate(exchange);
+      if (authenticate !== undefined) {
+        try {
+          exchange.principal = await authenticate(exchange);
+        } catch (error) {
+          // A call that fails authentication counts against its address (429 once over the limit).
+          if (rateLimit !== undefined) await countRequest(rateLimit, exchange, deps);
+          throw error;
+        }
+      }
+      // Counted once the caller is known (its account, else its address), before any body is read.
+      if (rateLimit !== undefined) await countRequest(rateLimit, exchange, deps);
       // Read only now that the caller is authorised: an anonymous client's body is never parsed.
       let body: ParsedBody | undefined;
       if (readsBody) {
         body = await parts.bodies.read(exchange.req, exchange.res, operation);
         exchange.release = body?.release;
       }
-      const { values, errors } = checkInput(operation, validation, exchange, body);
-      if (errors.length > 0) {
+      const { values, violations } = checkInput(operation, validation, exchange, body);
+      if (violations.total > 0) {
         await release(exchange);
-        throw validationError(errors);
+        throw validationError(violations);
       }
+
       if (beforeHandler.length > 0) await runStages(beforeHandler, exchange);
       const input = new HandlerInput(
         operationId,
@@ -163,6 +188,10 @@ export function compilePipeline(operation: OperationSpec, parts: PipelineParts):
         exchange.principal,
         state.requestId,
         exchange,
+      );
+      // Who sent it is worked out only when a deprecated field was used.
+      parts.deprecations.used(operationId, input as unknown as Record<string, unknown>, () =>
+        String(exchange.principal?.userId ?? exchange.clientIp()),
       );
       const timer = timeoutMs > 0 ? setTimeout(answerTimeout, timeoutMs, writer, exchange) : undefined;
       let reply;

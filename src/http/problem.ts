@@ -33,6 +33,7 @@ export interface ProblemBody {
   instance?: string;
   request_id?: string;
   errors?: FieldError[];
+  errors_omitted?: number;
 }
 
 export interface Problem {
@@ -41,17 +42,28 @@ export interface Problem {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+/** Longest `detail` or `instance` a problem carries: both may echo what the client sent (a path, a header). */
+const MAX_ECHO = 300;
+
+const clip = (text: string): string => (text.length <= MAX_ECHO ? text : `${text.slice(0, MAX_ECHO - 1)}…`);
+
+/** A path cut to MAX_ECHO characters that is still a URI reference: ASCII dots, no half escape. */
+const clipPath = (path: string): string =>
+  path.length <= MAX_ECHO ? path : `${path.slice(0, MAX_ECHO - 3).replace(/%[0-9A-Fa-f]?$/, '')}...`;
+
 /** Maps anything thrown to a problem; logs what the client must not see. */
-export function toProblem(error: unknown, instance: string, requestId: string, log: Logger): Problem {
+export function toProblem(error: unknown, path: string, requestId: string, log: Logger): Problem {
+  const instance = clipPath(path);
   if (error instanceof ApiError) {
     const body: ProblemBody = {
       type: error.type ?? 'about:blank',
       title: error.title ?? statusTitle(error.status),
       status: error.status,
-      detail: error.detail,
+      detail: clip(error.detail),
       instance,
     };
     if (error.errors !== undefined) body.errors = [...error.errors];
+    if (error.omittedErrors > 0) body.errors_omitted = error.omittedErrors;
     if (error.status >= 500) {
       body.request_id = requestId;
       // 503 is a dependency being away (expected in an outage); other 5xx are bugs worth a stack.

@@ -5,7 +5,8 @@
  */
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { components } from '../../generated/openapi.js';
-import { toFieldErrors } from '../contract/validation.js';
+import { Violations } from '../contract/errors.js';
+import { addAjvErrors } from '../contract/validation.js';
 import type { Validation } from '../contract/validation.js';
 
 export type ChatClientFrame = components['schemas']['ChatClientFrame'];
@@ -32,13 +33,11 @@ export function frameValidators(validation: Validation): FrameValidators {
   };
 }
 
-/** Ajv's errors as the error frame's entries. */
+/** Ajv's errors as the error frame's entries: at most MAX_LISTED_VIOLATIONS, texts clipped, as on HTTP. */
 export function frameErrors(validate: ValidateFunction): FrameError[] {
-  return toFieldErrors('body', validate.errors).map(({ path, message, keyword }) => ({
-    path,
-    message,
-    keyword,
-  }));
+  const violations = new Violations();
+  addAjvErrors(violations, 'body', validate.errors);
+  return violations.listed.map(({ path, message, keyword }) => ({ path, message, keyword }));
 }
 
 export function errorFrame(code: ErrorFrame['code'], detail: string, errors?: FrameError[]): ErrorFrame {

@@ -5,6 +5,7 @@
  * their role may. A refusal is an ordinary HTTP answer (problem+json) written
  * on the raw socket, and no socket is ever upgraded.
  */
+import { rateLimitClient } from '../auth/rate-limits.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
@@ -112,6 +113,10 @@ export async function checkUpgrade(
     throw new ApiError(401, 'This operation needs a bearer token.', {
       headers: { 'WWW-Authenticate': 'Bearer' },
     });
+  }
+  // Counted under the operation's rate-limit policy like any HTTP call (429 over it).
+  if (operation.rateLimit !== undefined) {
+    await deps.auth.rateLimits.consume(operation.rateLimit, rateLimitClient(principal.userId, ''));
   }
   if (operation.roles !== undefined && !operation.roles.includes(principal.role)) {
     throw new ApiError(403, 'Your role may not call this operation.');

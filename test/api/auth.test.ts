@@ -240,6 +240,61 @@ describe('login and bearer tokens', () => {
       }
     });
 
+    it('checks at most the limit of passwords when 100 wrong guesses arrive at once', async () => {
+      const strict = await startApp({
+        LOGIN_MAX_FAILURES_PER_ACCOUNT: '5',
+        LOGIN_FAILURE_WINDOW_SECONDS: '120',
+      });
+      try {
+        await seedUser({ email: 'ada@example.com' });
+        const answers = await Promise.all(
+          Array.from({ length: 100 }, async () => {
+            const res = await postLogin(strict, 'ada@example.com', 'Wrong1234');
+            await res.arrayBuffer();
+            return res.status;
+          }),
+        );
+        expect(answers.filter((status) => status === 401)).to.have.length(5);
+        expect(answers.filter((status) => status === 429)).to.have.length(95);
+        expect((await postLogin(strict, 'ada@example.com', PASSWORD)).status).to.equal(429);
+      } finally {
+        await strict.close();
+      }
+    });
+
+    it('holds the address limit against a parallel burst on many accounts', async () => {
+      const strict = await startApp({ LOGIN_MAX_FAILURES_PER_ADDRESS: '20' });
+      try {
+        await seedUser({ email: 'ada@example.com' });
+        const answers = await Promise.all(
+          Array.from({ length: 60 }, async (_, i) => {
+            const res = await postLogin(strict, `guess${i}@example.com`, 'Wrong1234');
+            await res.arrayBuffer();
+            return res.status;
+          }),
+        );
+        expect(answers.filter((status) => status === 401)).to.have.length(20);
+        expect(answers.filter((status) => status === 429)).to.have.length(40);
+        expect((await postLogin(strict, 'ada@example.com', PASSWORD)).status).to.equal(429);
+      } finally {
+        await strict.close();
+      }
+    });
+
+    it('does not count a successful login against the address', async () => {
+      const strict = await startApp({ LOGIN_MAX_FAILURES_PER_ADDRESS: '3' });
+      try {
+        await seedUser({ email: 'ada@example.com' });
+        for (let i = 0; i < 5; i += 1)
+          expect((await postLogin(strict, 'ada@example.com', PASSWORD)).status).to.equal(200);
+        for (let i = 0; i < 2; i += 1)
+          expect((await postLogin(strict, `x${i}@example.com`, 'Wrong1234')).status).to.equal(401);
+        expect((await postLogin(strict, 'ada@example.com', PASSWORD)).status).to.equal(200);
+      } finally {
+        await strict.close();
+      }
+    });
+
     it('holds across server processes sharing the database', async () => {
       const env = { LOGIN_MAX_FAILURES_PER_ACCOUNT: '2' };
       const [a, b] = [await startApp(env), await startApp(env)];

@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config.js';
 import { addressPolicy, unmapIpv4 } from '../../src/fetch/address-policy.js';
+import { nestedDeeperThan, representable } from '../../src/fetch/guarded-fetch.js';
 import { resetDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { startServer } from '../helpers/http-servers.js';
@@ -233,5 +234,128 @@ describe('fetchMultiple', () => {
       expect(unmapIpv4('0:0:0:0:0:ffff:a01:203')).to.equal('10.1.2.3');
       expect(unmapIpv4('::1')).to.equal(undefined);
     });
+  });
+});
+
+describe('fetchMultiple: one URL never fails the batch', () => {
+  let t: TestApp;
+  let server: CountingServer;
+  let headers: Record<string, string>;
+  const hanging = new Set<NodeJS.Timeout>();
+
+  before(async () => {
+    // A short handler timeout keeps the deadline tests short.
+    t = await startApp({ ...LOCAL, FETCH_MAX_BYTES: '100000', HANDLER_TIMEOUT_MS: '3000' });
+    server = await startServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/deep') {
+        res.setHeader('content-type', 'application/json');
+        res.end('['.repeat(5000) + ']'.repeat(5000));
+      } else if (url.pathname === '/nested') {
+        const depth = Number(url.searchParams.get('depth'));
+        res.setHeader('content-type', 'application/json');
+        res.end('{"a":'.repeat(depth) + '1' + '}'.repeat(depth));
+      } else if (url.pathname === '/odd-status') {
+        res.statusCode = 999;
+        res.end('odd');
+      } else if (url.pathname === '/hang') {
+        // Headers are never sent; the test server's close() ends the socket.
+        hanging.add(setTimeout(() => res.end('late'), 60_000));
+      } else {
+        res.setHeader('content-type', 'application/json');
+        res.end('{"good":true}');
+      }
+    });
+  });
+  after(async () => {
+    for (const timer of hanging) clearTimeout(timer);
+    await Promise.all([t.close(), server.close()]);
+  });
+  beforeEach(async () => {
+    await resetDatabase();
+    headers = bearer(tokenFor(t, (await seedUser()).id));
+  });
+
+  const fetchMultiple = async (body: unknown): Promise<Result[]> => {
+    const res = await postJson(t, '/fetch-multiple', body, headers);
+    const text = await res.text();
+    expect(res.status, text).to.equal(200);
+    return (JSON.parse(text) as { results: Result[] }).results;
+  };
+
+  it('answers JSON nested 5,000 levels deep as an error for that URL and keeps the others', async () => {
+    const urls = [`${server.url}/good`, `${server.url}/deep`, `${server.url}/good?n=2`];
+    const results = await fetchMultiple({ urls });
+    expect(results[0]).to.deep.include({ ok: true, status: 200, data: { good: true } });
+    expect(results[1]).to.include({
+      url: urls[1],
+      ok: false,
+      status: 200,
+      error: 'Response nested too deeply',
+    });
+    expect(results[1]).to.not.have.property('data');
+    expect(results[2]).to.deep.include({ ok: true, status: 200, data: { good: true } });
+  });
+
+  it('accepts nesting up to FETCH_MAX_JSON_DEPTH and refuses one level more', async () => {
+    const results = await fetchMultiple({
+      urls: [`${server.url}/nested?depth=64`, `${server.url}/nested?depth=65`],
+    });
+    expect(results[0]).to.include({ ok: true, status: 200 });
+    expect(results[1]).to.include({ ok: false, error: 'Response nested too deeply' });
+  });
+
+  it('answers a result the contract cannot represent (status 999) as an error for that URL', async () => {
+    const urls = [`${server.url}/odd-status`, `${server.url}/good`];
+    const results = await fetchMultiple({ urls });
+    expect(results[0]).to.deep.equal({
+      url: urls[0],
+      ok: false,
+      error: 'Response cannot be represented',
+      elapsed_ms: results[0]?.elapsed_ms,
+    });
+    expect(results[1]).to.deep.include({ ok: true, data: { good: true } });
+  });
+
+  it('answers ten slow URLs with ten timeouts in a 200 before the handler timeout', async () => {
+    const urls = Array.from({ length: 10 }, (_, i) => `${server.url}/hang?n=${i}`);
+    const results = await fetchMultiple({ urls, timeout_ms: 10000 });
+    expect(results.map((r) => r.url)).to.deep.equal(urls);
+    for (const r of results) expect(r).to.include({ ok: false, error: 'Request timeout' });
+    expect(
+      results.some((r) => r.elapsed_ms === 0),
+      'queued URLs never started',
+    ).to.equal(true);
+  });
+});
+
+describe('fetch guards on remote data', () => {
+  it('measures JSON nesting in one pass, ignoring brackets inside strings', () => {
+    expect(nestedDeeperThan('[[1]]', 2)).to.equal(false);
+    expect(nestedDeeperThan('[[[1]]]', 2)).to.equal(true);
+    expect(nestedDeeperThan('{"a":"[[[[[[","b":"\\"[[[["}', 1)).to.equal(false);
+    expect(nestedDeeperThan('['.repeat(1_000_000), 64)).to.equal(true);
+  });
+  it('turns an outcome JSON cannot write, or the schema refuses, into an error for that URL', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    const base = { url: 'http://a/', ok: true, status: 200, elapsed_ms: 5 };
+    const unrepresentable = {
+      url: 'http://a/',
+      ok: false,
+      error: 'Response cannot be represented',
+      elapsed_ms: 5,
+    };
+    expect(representable({ ...base, data: cyclic }, () => true)).to.deep.equal(unrepresentable);
+    expect(representable({ ...base, data: 1n }, () => true)).to.deep.equal(unrepresentable);
+    expect(representable(base, () => false)).to.deep.equal(unrepresentable);
+    expect(representable(base, () => true)).to.equal(base);
+  });
+  it('keeps the batch deadline under HANDLER_TIMEOUT_MS, with none when there is no handler timeout', () => {
+    expect(loadConfig({}).fetch.batchDeadlineMs).to.equal(18_000);
+    expect(loadConfig({ HANDLER_TIMEOUT_MS: '3000' }).fetch.batchDeadlineMs).to.equal(2250);
+    expect(loadConfig({ HANDLER_TIMEOUT_MS: '0' }).fetch.batchDeadlineMs).to.equal(0);
+    expect(loadConfig({}).fetch.maxJsonDepth).to.equal(64);
+    expect(() => loadConfig({ FETCH_MAX_JSON_DEPTH: '5000' })).to.throw(/FETCH_MAX_JSON_DEPTH/);
   });
 });

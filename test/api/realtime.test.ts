@@ -227,6 +227,26 @@ describe('realtime', () => {
     });
   });
 
+  describe('rate limits', () => {
+    it('counts upgrades under the operation policy and refuses one over it with 429', async () => {
+      await resetDatabase();
+      // RATE_LIMIT_FACTOR 0.01: the contract's default policy allows 6 calls a minute.
+      const limited = await startApp({ RATE_LIMIT_FACTOR: '0.01' });
+      try {
+        const user = await seedUser();
+        const auth = bearer(tokenFor(limited, user.id));
+        for (let i = 0; i < 6; i++) await (await limited.fetch('/users/me', { headers: auth })).arrayBuffer();
+        const refused = await refusedUpgrade(wsUrl(limited.url, '/ws/1'), { headers: auth });
+        expect(refused.status).to.equal(429);
+        expect(refused.opened).to.equal(false);
+        expect(refused.headers['retry-after']).to.match(/^\d+$/);
+        expect(refused.headers['ratelimit-policy']).to.equal('"default";q=6;w=60');
+      } finally {
+        await limited.close();
+      }
+    });
+  });
+
   describe('connectChat', () => {
     it('stamps, stores and delivers a message to every member of the room and nobody else', async () => {
       const ann = await seedUser();

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { handlers } from '../../src/handlers/index.js';
-import { resetDatabase, startApp } from '../helpers/app.js';
+import { insertItem } from '../../src/db/repos/items.repo.js';
+import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
-import { PASSWORD, seedUser } from '../helpers/users.js';
+import { PASSWORD, postLogin, seedUser } from '../helpers/users.js';
 import { loadContract } from '../../scripts/contract/document.js';
 import { runContract } from '../../scripts/contract/runner.js';
 import type { RunReport } from '../../scripts/contract/runner.js';
@@ -89,6 +90,88 @@ describe('contract runner (npm run contract)', function () {
           .filter(([status]) => status.startsWith('2'))
           .reduce((n, [, count]) => n + count, 0);
         expect(successes, op.operation).to.be.greaterThan(0);
+      }
+    });
+  });
+
+  describe('against a server holding data it did not create', () => {
+    let t: TestApp;
+    let report: RunReport;
+    const victims: string[] = [];
+    const seededItems: number[] = [];
+    /** Every row the runner did not create, as it was before the run. */
+    const snapshot = async (): Promise<unknown> => {
+      const { db } = await sharedDatabase();
+      const users = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('email', 'in', [...victims, 'owner-admin@example.com'])
+        .orderBy('id')
+        .execute();
+      const items = await db
+        .selectFrom('items')
+        .selectAll()
+        .where('id', 'in', seededItems)
+        .orderBy('id')
+        .execute();
+      return { users, items };
+    };
+    let before_: unknown;
+
+    before(async () => {
+      await resetDatabase();
+      // Default login throttling (LOGIN_MAX_FAILURES_PER_ADDRESS 20), as on a real deployment.
+      // The seeded hashes' own argon2 cost, so a login does not upgrade (rewrite) one.
+      t = await startApp({ API_KEYS: 'contract-key' });
+      const { db } = await sharedDatabase();
+      // Ids 1 and 2 are someone else's accounts with items: the ids a careless runner guesses first.
+      for (const email of ['alice@example.com', 'bob@example.com']) {
+        victims.push(email);
+        const user = await seedUser({ email });
+        for (const name of ['Lamp', 'Desk']) {
+          const item = await insertItem(db, {
+            owner_id: user.id,
+            name,
+            description: `${email}'s`,
+            price: '10.00',
+            tax: null,
+          });
+          seededItems.push(item.id);
+        }
+      }
+      await seedUser({ email: 'owner-admin@example.com', role: 'admin' });
+      before_ = await snapshot();
+      report = await runContract({
+        baseUrl: t.url,
+        contract: await loadContract(path.join(root, 'generated/openapi.json')),
+        cases: 20,
+        seed: 20261128,
+        login: { email: 'owner-admin@example.com', password: PASSWORD },
+        apiKey: 'contract-key',
+      });
+    });
+    after(async () => {
+      await t.close();
+      await resetDatabase();
+    });
+
+    it('passes, and leaves every user and item it did not create as it was', async () => {
+      expect(report.failures.map((f) => `${f.operation} ${f.case}: ${f.problems.join('; ')}`)).to.deep.equal(
+        [],
+      );
+      expect(await snapshot()).to.deep.equal(before_);
+    });
+
+    it('fails logins on purpose only twice, and still checks the 401', () => {
+      const login = report.operations.find((op) => op.operation === 'login');
+      expect(login?.statuses['401']).to.equal(2);
+      expect(login?.statuses['429']).to.equal(undefined);
+    });
+
+    it('leaves logins from the same address working', async () => {
+      for (const email of [...victims, 'owner-admin@example.com']) {
+        const res = await postLogin(t, email, PASSWORD);
+        expect(res.status, `${email}: ${await res.text()}`).to.equal(200);
       }
     });
   });

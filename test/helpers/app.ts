@@ -104,6 +104,10 @@ export async function startApp(
     LOG_LEVEL: 'info',
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
     RESPONSE_VALIDATION: 'enforce',
+    // Tests send far more requests from one address than a client would; the limits have their own tests.
+    RATE_LIMIT_FACTOR: '0',
+    // No grace period: closing a test app need not wait for load balancers (test/production/drain.test.ts does).
+    SHUTDOWN_GRACE_MS: '0',
     ...env,
   });
   const database = env['DATABASE_URL'] === undefined ? await sharedDatabase() : undefined;

@@ -8,8 +8,15 @@
  * test/api/jobs.test.ts.)
  */
 import { expect } from 'chai';
+import { sql } from 'kysely';
+import { sharedDatabase } from '../helpers/app.js';
 import { spawnServer } from '../helpers/process.js';
 import type { ServerProcess } from '../helpers/process.js';
+
+async function clearAddressCounters(): Promise<void> {
+  const { db } = await sharedDatabase();
+  await sql`delete from login_failures where key like 'address:%'`.execute(db);
+}
 
 describe('two server processes on one database', function () {
   this.timeout(120_000);
@@ -22,8 +29,15 @@ describe('two server processes on one database', function () {
       this.skip(); // more than one process needs PostgreSQL
       return;
     }
+    // Failed logins other tests made from this machine's address must not count here.
+    await clearAddressCounters();
     // Files in the database driver: the storage every process and instance can reach.
-    const env = { DATABASE_URL: databaseUrl, LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', FILE_STORAGE: 'database' };
+    const env = {
+      DATABASE_URL: databaseUrl,
+      LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
+      LOGIN_MAX_FAILURES_PER_ADDRESS: '1000',
+      FILE_STORAGE: 'database',
+    };
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
     await Promise.all([a.waitFor('/health/ready', 60_000), b.waitFor('/health/ready', 60_000)]);
   });
@@ -33,6 +47,8 @@ describe('two server processes on one database', function () {
       server.kill('SIGTERM');
       await server.exited;
     }
+    // The attempts made here count against this machine's address for later tests.
+    if (a !== undefined) await clearAddressCounters();
   });
 
   const json =
@@ -119,5 +135,20 @@ describe('two server processes on one database', function () {
     const locked = await login(b, email, 'Secret123');
     expect(locked.status, 'the right password after three failures on two processes').to.equal(429);
     await locked.arrayBuffer();
+
+    // A parallel burst split over both processes checks no more passwords than the limit allows.
+    const target = `burst-${Date.now()}@example.com`;
+    const burst = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const res = await login(i % 2 === 0 ? a : b, target, 'Wrong1234');
+        await res.arrayBuffer();
+        return res.status;
+      }),
+    );
+    expect(
+      burst.filter((status) => status === 401),
+      'passwords checked',
+    ).to.have.length(3);
+    expect(burst.filter((status) => status === 429)).to.have.length(37);
   });
 });

@@ -30,6 +30,8 @@ describe('loadConfig', () => {
     [{ BODY_LIMIT_BYTES: '0' }, 'BODY_LIMIT_BYTES'],
     [{ WORKERS: '2' }, 'WORKERS'],
     [{ METRICS_ACCESS: 'public' }, 'METRICS_ACCESS'],
+    [{ IF_MATCH_REQUIRED: 'items,orders' }, 'IF_MATCH_REQUIRED'],
+    [{ SUNSET_ENFORCE: 'soon' }, 'SUNSET_ENFORCE'],
   ];
   for (const [env, variable] of rejects) {
     it(`stops with a message naming ${variable} for ${JSON.stringify(env)}`, () => {
@@ -53,5 +55,10 @@ describe('loadConfig', () => {
     });
     expect(config.apiKeys).to.deep.equal(['a', 'b', 'c']);
     expect(config.corsOrigins).to.deep.equal(['https://a.example', 'http://localhost:3000']);
+  });
+
+  it('requires If-Match for no resource unless IF_MATCH_REQUIRED names them', () => {
+    expect([...loadConfig({}).ifMatchRequired]).to.deep.equal([]);
+    expect([...loadConfig({ IF_MATCH_REQUIRED: ' users ' }).ifMatchRequired]).to.deep.equal(['users']);
   });
 });

@@ -11,6 +11,8 @@ import * as files from './2026_11_28_0004_files.js';
 import * as chat from './2026_11_28_0005_chat.js';
 import * as jobs from './2026_11_28_0006_jobs.js';
 import * as wsSessions from './2026_11_28_0007_ws_sessions.js';
+import * as rateLimits from './2026_12_03_0001_rate_limits.js';
+import * as rowVersions from './2026_12_03_0008_row_versions.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '2026_11_28_0001_users': users,
@@ -20,4 +22,6 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '2026_11_28_0005_chat': chat,
   '2026_11_28_0006_jobs': jobs,
   '2026_11_28_0007_ws_sessions': wsSessions,
+  '2026_12_03_0001_rate_limits': rateLimits,
+  '2026_12_03_0008_row_versions': rowVersions,
 };

@@ -49,20 +49,32 @@ export async function listItems(
   return { rows: found, total: Number(counted.total) };
 }
 
+/**
+ * Changes the item and raises its version, in one statement that also checks
+ * the version when `versions` is given; undefined when no row matched (gone,
+ * or at another version).
+ */
 export async function updateItem(
   db: Db,
   id: number,
   changes: Updateable<ItemTable>,
+  versions?: readonly number[],
 ): Promise<ItemRow | undefined> {
-  return db
+  let query = db
     .updateTable('items')
-    .set({ ...changes, updated_at: sql`now()` })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirst();
+    .set((eb) => ({ ...changes, updated_at: sql`now()`, version: eb('version', '+', 1) }))
+    .where('id', '=', id);
+  if (versions !== undefined) query = query.where(atVersion(versions));
+  return query.returningAll().executeTakeFirst();
 }
 
-export async function deleteItem(db: Db, id: number): Promise<boolean> {
-  const result = await db.deleteFrom('items').where('id', '=', id).executeTakeFirst();
+/** Deletes the item (only at one of `versions` when given); false when no row matched. */
+export async function deleteItem(db: Db, id: number, versions?: readonly number[]): Promise<boolean> {
+  let query = db.deleteFrom('items').where('id', '=', id);
+  if (versions !== undefined) query = query.where(atVersion(versions));
+  const result = await query.executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
+
+const atVersion = (versions: readonly number[]) => (eb: ExpressionBuilder<Database, 'items'>) =>
+  versions.length === 0 ? eb.val(false) : eb('version', 'in', [...versions]);

@@ -1,6 +1,6 @@
 /** User queries. The first argument is a Kysely instance or a transaction, so calls compose. */
 import { sql } from 'kysely';
-import type { Kysely, Transaction } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { Database, NewUserRow, UserRow, UserRowUpdate } from '../schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -47,25 +47,41 @@ export async function listUsers(
   return { rows, total: Number(count.total) };
 }
 
-export async function updateUser(db: Db, id: number, changes: UserRowUpdate): Promise<UserRow | undefined> {
-  return db
+/**
+ * Changes the account and raises its version, in one statement that also
+ * checks the version when `versions` is given; undefined when no row matched
+ * (gone, or at another version).
+ */
+export async function updateUser(
+  db: Db,
+  id: number,
+  changes: UserRowUpdate,
+  versions?: readonly number[],
+): Promise<UserRow | undefined> {
+  let query = db
     .updateTable('users')
-    .set({ ...changes, updated_at: sql`now()` })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirst();
+    .set((eb) => ({ ...changes, updated_at: sql`now()`, version: eb('version', '+', 1) }))
+    .where('id', '=', id);
+  if (versions !== undefined) query = query.where(atVersion(versions));
+  return query.returningAll().executeTakeFirst();
 }
 
-export async function deleteUser(db: Db, id: number): Promise<boolean> {
-  const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+/** Deletes the account (only at one of `versions` when given); false when no row matched. */
+export async function deleteUser(db: Db, id: number, versions?: readonly number[]): Promise<boolean> {
+  let query = db.deleteFrom('users').where('id', '=', id);
+  if (versions !== undefined) query = query.where(atVersion(versions));
+  const result = await query.executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
+
+const atVersion = (versions: readonly number[]) => (eb: ExpressionBuilder<Database, 'users'>) =>
+  versions.length === 0 ? eb.val(false) : eb('version', 'in', [...versions]);
 
 /** Makes the account with this email an admin; false when there is none. */
 export async function promoteToAdmin(db: Db, email: string): Promise<boolean> {
   const result = await db
     .updateTable('users')
-    .set({ role: 'admin', updated_at: sql`now()` })
+    .set((eb) => ({ role: 'admin', updated_at: sql`now()`, version: eb('version', '+', 1) }))
     .where(sql<string>`lower(email)`, '=', email.toLowerCase())
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;

@@ -1,0 +1,157 @@
+/**
+ * The contract's rate-limit policies (x-rate-limit), enforced per client: per
+ * account when signed in, per address otherwise. RATE_LIMIT_FACTOR=0.01 scales
+ * the contract's policies down so a test reaches them quickly: `default` allows
+ * 6 requests a minute, `signup` 1 an hour. A public operation counts everyone
+ * by address; only secured ones know the account.
+ */
+import { expect } from 'chai';
+import { loadSpec } from '../../src/contract/spec.js';
+import { resetDatabase, startApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
+import { bearer, seedUser, tokenFor } from '../helpers/users.js';
+
+const SCALED = { RATE_LIMIT_FACTOR: '0.01' };
+
+async function statusOf(res: Response): Promise<number> {
+  await res.arrayBuffer();
+  return res.status;
+}
+
+describe('rate limits from the contract', () => {
+  let t: TestApp;
+  // A fresh app each time: on the embedded database the counters live in the app's memory.
+  beforeEach(async () => {
+    await resetDatabase();
+    t = await startApp(SCALED);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('announces the policy and what is left on every answer, then answers 429 with Retry-After', async () => {
+    for (let left = 5; left >= 0; left--) {
+      const res = await t.fetch('/items');
+      expect(await statusOf(res)).to.equal(200);
+      expect(res.headers.get('ratelimit-policy')).to.equal('"default";q=6;w=60');
+      expect(res.headers.get('ratelimit')).to.match(new RegExp(`^"default";r=${left};t=\\d+$`));
+    }
+    const refused = await t.fetch('/items');
+    expect(refused.status).to.equal(429);
+    expect(refused.headers.get('content-type')).to.match(/^application\/problem\+json/);
+    expect(Number(refused.headers.get('retry-after'))).to.be.within(1, 60);
+    expect(refused.headers.get('ratelimit')).to.match(/^"default";r=0;t=\d+$/);
+    expect(refused.headers.get('ratelimit-policy')).to.equal('"default";q=6;w=60');
+    const problem = (await refused.json()) as Record<string, unknown>;
+    expect(problem).to.include({ status: 429, title: 'Too Many Requests' });
+    expect(problem['detail']).to.match(/"default" policy/);
+  });
+
+  it('counts signed-in callers per account, apart from their address and from each other', async () => {
+    const [ada, grace] = [await seedUser(), await seedUser()];
+    for (let i = 0; i < 6; i++) expect(await statusOf(await t.fetch('/items'))).to.equal(200);
+    expect(await statusOf(await t.fetch('/items'))).to.equal(429);
+    for (const user of [ada, grace]) {
+      const auth = bearer(tokenFor(t, user.id));
+      for (let i = 0; i < 6; i++)
+        expect(await statusOf(await t.fetch('/users/me', { headers: auth })), `user ${user.id}`).to.equal(
+          200,
+        );
+      expect(await statusOf(await t.fetch('/users/me', { headers: auth }))).to.equal(429);
+    }
+  });
+
+  it('shares one counter between the operations of a policy: sign-up and register', async () => {
+    const signUp = await t.fetch('/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'ada@example.com', full_name: 'Ada', age: 36, password: 'Secret123' }),
+    });
+    expect(await statusOf(signUp)).to.equal(201);
+    expect(signUp.headers.get('ratelimit-policy')).to.equal('"signup";q=1;w=3600');
+    const register = await t.fetch('/register', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        username: 'grace',
+        email: 'grace@example.com',
+        password: 'Secret123',
+        confirm_password: 'Secret123',
+      }),
+    });
+    expect(await statusOf(register)).to.equal(429);
+    expect(Number(register.headers.get('retry-after'))).to.be.within(3000, 3600);
+    // Another policy still has its own quota.
+    expect(await statusOf(await t.fetch('/items'))).to.equal(200);
+  });
+
+  it('counts calls that fail authentication against their address', async () => {
+    for (let i = 0; i < 6; i++) expect(await statusOf(await t.fetch('/users/me'))).to.equal(401);
+    expect(await statusOf(await t.fetch('/users/me'))).to.equal(429);
+  });
+
+  it('refuses before reading the body', async () => {
+    const auth = bearer(tokenFor(t, (await seedUser()).id));
+    for (let i = 0; i < 6; i++) await statusOf(await t.fetch('/users/me', { headers: auth }));
+    const res = await t.fetch('/items', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"not json',
+    });
+    expect(await statusOf(res)).to.equal(429);
+  });
+
+  it('holds across server processes on PostgreSQL', async function () {
+    if (!process.env['DATABASE_URL']) {
+      this.skip(); // the embedded database counts in its one process
+      return;
+    }
+    const other = await startApp(SCALED);
+    try {
+      for (let i = 0; i < 6; i++) {
+        const app = i % 2 === 0 ? t : other;
+        expect(await statusOf(await app.fetch('/items'))).to.equal(200);
+      }
+      expect(await statusOf(await t.fetch('/items'))).to.equal(429);
+      expect(await statusOf(await other.fetch('/items'))).to.equal(429);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('answers 429 on every operation of the contract once its policy is spent', async () => {
+    // Every policy down to one call per window: one call spends it for the whole policy.
+    const tight = await startApp({ RATE_LIMIT_FACTOR: '0.000001' });
+    try {
+      const spent = new Set<string>();
+      for (const operation of loadSpec().operations) {
+        const policy = operation.rateLimit;
+        expect(policy, `${operation.operationId} has no x-rate-limit`).to.not.equal(undefined);
+        const path = operation.path.replace(/\{[^}]+\}/g, '1');
+        const method = operation.method.toUpperCase();
+        if (!spent.has(policy?.name ?? '')) {
+          await statusOf(await tight.fetch(path, { method }));
+          spent.add(policy?.name ?? '');
+        }
+        const res = await tight.fetch(path, { method });
+        expect(await statusOf(res), `${method} ${operation.path}`).to.equal(429);
+        expect(res.headers.get('retry-after'), operation.operationId).to.match(/^\d+$/);
+      }
+    } finally {
+      await tight.close();
+    }
+  });
+
+  it('is off when RATE_LIMIT_FACTOR is 0: no headers and no 429', async () => {
+    const unlimited = await startApp({ RATE_LIMIT_FACTOR: '0' });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const res = await unlimited.fetch('/items');
+        expect(await statusOf(res)).to.equal(200);
+        expect(res.headers.get('ratelimit')).to.equal(null);
+      }
+    } finally {
+      await unlimited.close();
+    }
+  });
+});
