@@ -61,6 +61,9 @@ export function createRateLimits(spec: Spec, options: RateLimitOptions): RateLim
               clearExpiredByTimeout: false,
               // While the database is away, each process counts on its own rather than failing requests.
               insuranceLimiter: new RateLimiterMemory(settings),
+              // A client over the limit is refused from this process's memory until its window ends:
+              // a flood past the limit costs no database round trip per request.
+              inMemoryBlockOnConsumed: limit + 1,
             });
       counters.set(policy.name, {
         limiter,
