@@ -26,7 +26,7 @@ function countingStore(): RateLimitStoreClient & { queries: number } {
 describe('rate limits with a shared store', () => {
   it('refuses a client past its limit from memory, without asking the store again this window', async () => {
     const store = countingStore();
-    const limits = createRateLimits(spec, { factor: 1, store });
+    const limits = createRateLimits(spec, { factor: 1, store: { kind: 'postgres', client: store } });
     for (let i = 0; i < 3; i++) await limits.consume(policy, 'ip:10.0.0.1');
     for (let i = 0; i < 50; i++) {
       const refused = await limits.consume(policy, 'ip:10.0.0.1').then(
