@@ -14,6 +14,7 @@ import { apiKeySecurity } from './auth/api-key.js';
 import { bearerSecurity } from './auth/bearer.js';
 import { createPasswordHasher } from './auth/passwords.js';
 import { createRateLimits } from './auth/rate-limits.js';
+import { openRedis } from './auth/redis.js';
 import { createLoginThrottle } from './auth/throttle.js';
 import { createTokenService } from './auth/tokens.js';
 import { loadSpec } from './contract/spec.js';
@@ -135,13 +136,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         validation.warmUp();
         resolve();
       });
-  const ready = Promise.all([databaseReady, validatorsReady]).then(() => undefined);
+  const redis =
+    config.redisUrl !== undefined && config.rateLimitFactor > 0 ? openRedis(config.redisUrl, log) : undefined;
+  const ready = Promise.all([databaseReady, validatorsReady, redis?.ready]).then(() => undefined);
   // Failures are reported through `ready` (and below), never as an unhandled rejection.
   ready.catch(() => undefined);
   if (!background) {
     try {
       await ready;
     } catch (error) {
+      await redis?.close();
       if (ownsDatabase) await database.close();
       throw error;
     }
@@ -168,7 +172,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       throttle: createLoginThrottle(database.db, config.loginThrottle),
       rateLimits: createRateLimits(spec, {
         factor: config.rateLimitFactor,
-        store: database.kind === 'postgres' ? rateLimitStoreClient(database.db) : undefined,
+        store:
+          redis !== undefined
+            ? { kind: 'redis', client: redis.client }
+            : database.kind === 'postgres'
+              ? { kind: 'postgres', client: rateLimitStoreClient(database.db) }
+              : undefined,
       }),
     },
     files: {
@@ -256,7 +265,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // Shared rate-limit counters whose window ended an hour ago are deleted now and then.
   const pruneTimer =
-    database.kind === 'postgres' && config.rateLimitFactor > 0
+    database.kind === 'postgres' && redis === undefined && config.rateLimitFactor > 0
       ? setInterval(() => {
           if (!isReady) return;
           pruneRateLimits(database.db, Date.now() - 3_600_000).catch((error: unknown) => {
@@ -319,6 +328,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     clearInterval(sweep);
     clearTimeout(timer);
     mailer.close();
+    await redis?.close();
     if (ownsDatabase) await database.close();
   };
 

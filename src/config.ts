@@ -58,6 +58,8 @@ export interface Config {
    * 0 turns rate limiting off. For staging and load tests, never production.
    */
   readonly rateLimitFactor: number;
+  /** Redis for the shared rate-limit counters; unset: PostgreSQL (or memory on the embedded database). */
+  readonly redisUrl: string | undefined;
   /** An existing account with this email is made an admin at start-up. */
   readonly adminEmail: string | undefined;
   /** Trust X-Forwarded-For from this many proxy hops in front of the server (0: none). */
@@ -244,6 +246,14 @@ function smtpUrl(env: Env): string | undefined {
   return value;
 }
 
+function redisUrl(env: Env): string | undefined {
+  const value = optional(env, 'REDIS_URL');
+  if (value !== undefined && !/^rediss?:\/\/[^\s]+$/.test(value)) {
+    throw new ConfigError('REDIS_URL', 'must look like redis://host:6379 or rediss://user:pass@host:6380/0');
+  }
+  return value;
+}
+
 /** A comma-separated list of CIDR ranges (`127.0.0.0/8`, `::1/128`). */
 function cidrs(env: Env, name: string): string[] {
   const entries = list(env, name);
@@ -360,6 +370,7 @@ export function loadConfig(env: Env): Config {
       windowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 15 * 60, 1, 24 * 3600),
     },
     rateLimitFactor: decimal(env, 'RATE_LIMIT_FACTOR', 1, 1_000_000),
+    redisUrl: redisUrl(env),
     adminEmail: optional(env, 'ADMIN_EMAIL')?.toLowerCase(),
     trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     idempotencyTtlSeconds: int(env, 'IDEMPOTENCY_TTL_SECONDS', 24 * 3600, 1, 30 * 24 * 3600),

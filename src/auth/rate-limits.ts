@@ -2,11 +2,17 @@
  * Rate limits from the contract: each operation names a policy
  * (`x-rate-limit`), and each client (its account when signed in, its address
  * otherwise) gets `limit` requests per window under it. rate-limiter-flexible
- * does the counting: in PostgreSQL (shared by every server process) for
- * `shared` policies on a real server, in memory for `process` policies and on
- * the embedded database, which has one process.
+ * does the counting: `shared` policies in Redis when REDIS_URL is set, else in
+ * PostgreSQL on a real server (both shared by every server process), and in
+ * memory for `process` policies and on the embedded database, which has one process.
  */
-import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import {
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ApiError } from '../contract/errors.js';
 import type { RateLimitPolicy, Spec } from '../contract/spec.js';
@@ -25,7 +31,10 @@ export interface RateLimitOptions {
   /** Multiplies every policy's limit (0 turns rate limiting off). */
   readonly factor: number;
   /** The shared store; undefined counts everything in this process. */
-  readonly store: RateLimitStoreClient | undefined;
+  readonly store:
+    | { readonly kind: 'postgres'; readonly client: RateLimitStoreClient }
+    | { readonly kind: 'redis'; readonly client: Redis }
+    | undefined;
 }
 
 interface Counter {
@@ -48,20 +57,34 @@ export function createRateLimits(spec: Spec, options: RateLimitOptions): RateLim
       if (policy === undefined || counters.has(policy.name)) continue;
       const limit = Math.max(1, Math.round(policy.limit * options.factor));
       const settings = { points: limit, duration: policy.windowSeconds, keyPrefix: policy.name };
+      const shared = policy.scope === 'process' ? undefined : options.store;
+      // While the store is away, each process counts on its own rather than failing requests;
+      // a client over the limit is refused from this process's memory until its window ends,
+      // so a flood past the limit costs no round trip to the store per request.
+      const guards = {
+        insuranceLimiter: new RateLimiterMemory(settings),
+        inMemoryBlockOnConsumed: limit + 1,
+      };
       const limiter =
-        policy.scope === 'process' || options.store === undefined
+        shared === undefined
           ? new RateLimiterMemory(settings)
-          : new RateLimiterPostgres({
-              ...settings,
-              storeClient: options.store,
-              storeType: 'client',
-              tableName: 'rate_limits',
-              tableCreated: true,
-              // Expired rows are pruned by the app's own sweep (pruneRateLimits).
-              clearExpiredByTimeout: false,
-              // While the database is away, each process counts on its own rather than failing requests.
-              insuranceLimiter: new RateLimiterMemory(settings),
-            });
+          : shared.kind === 'redis'
+            ? new RateLimiterRedis({
+                ...settings,
+                ...guards,
+                storeClient: shared.client,
+                rejectIfRedisNotReady: true,
+              })
+            : new RateLimiterPostgres({
+                ...settings,
+                ...guards,
+                storeClient: shared.client,
+                storeType: 'client',
+                tableName: 'rate_limits',
+                tableCreated: true,
+                // Expired rows are pruned by the app's own sweep (pruneRateLimits).
+                clearExpiredByTimeout: false,
+              });
       counters.set(policy.name, {
         limiter,
         limit,
