@@ -9,6 +9,8 @@
  * - a changed `const` is breaking (the library calls it non-breaking);
  * - `contentMediaType` / `contentEncoding` changed, or added on input, is
  *   breaking (the library leaves them unclassified);
+ * - a bound, pattern or format added or tightened on output is not breaking (a
+ *   reader never sees a value outside the old range); loosened or removed, it is;
  * - `type` is compared as a set, so 3.1 type arrays are judged by direction:
  *   on input breaking only when a type is dropped, on output only when one is
  *   added (the library calls every input type change breaking and every
@@ -158,6 +160,29 @@ function schemaPath(rest: readonly PathToken[]): { property: string; keyword: re
   return { property, keyword: rest.slice(i) };
 }
 
+/** Range keywords, and whether a larger value loosens (`max`) or tightens (`min`) the range. */
+const BOUNDS: Readonly<Record<string, 'max' | 'min'>> = {
+  maxLength: 'max',
+  maxItems: 'max',
+  maxProperties: 'max',
+  maximum: 'max',
+  exclusiveMaximum: 'max',
+  minLength: 'min',
+  minItems: 'min',
+  minProperties: 'min',
+  minimum: 'min',
+  exclusiveMinimum: 'min',
+};
+
+/** Whether a change to a bound, pattern or format of a response value only narrows what the server sends. */
+function narrowsOutput(word: string, diff: RawDiff): boolean {
+  if (diff.action === 'add') return true;
+  if (diff.action !== 'replace') return false;
+  const side = BOUNDS[word];
+  if (side === undefined || typeof diff.before !== 'number' || typeof diff.after !== 'number') return false;
+  return side === 'max' ? diff.after < diff.before : diff.after > diff.before;
+}
+
 const typeSet = (value: unknown): Set<string> =>
   new Set((Array.isArray(value) ? value : value === undefined ? [] : [value]).map((type) => show(type)));
 
@@ -280,6 +305,14 @@ function classifyOne(
       diff.action === 'replace' ||
       (diff.action === 'add' && place.side === 'input') ||
       diff.action === 'remove';
+  }
+  if (
+    place.side === 'output' &&
+    typeof word === 'string' &&
+    (word in BOUNDS || word === 'pattern' || word === 'format')
+  ) {
+    // A server that promises a tighter range never breaks a reader; a looser one may.
+    breaking = !narrowsOutput(word, diff);
   }
   if (word === 'type') {
     const before = typeSet(diff.before);

@@ -205,6 +205,14 @@ describe('contract:diff, the breaking-change gate', () => {
           ETag: { schema: { type: 'string' } },
         }),
     ],
+    ['a new bound on output', (d) => (schemas(d)['Thing'].properties.name.maxLength = 100)],
+    [
+      'tighter bounds on output',
+      (d) => {
+        schemas(d)['Thing'].properties.id.minimum = 1;
+        schemas(d)['Thing'].properties.id.maximum = 1000;
+      },
+    ],
     [
       'a deprecated operation and property',
       (d) => {
@@ -220,6 +228,15 @@ describe('contract:diff, the breaking-change gate', () => {
       expect(result.changes).to.not.be.empty;
     });
   }
+
+  it('passes a bound added to a response-only schema of the real contract', async () => {
+    const real = parse(await readFile('openapi.yaml', 'utf8')) as Doc;
+    const next = structuredClone(real);
+    next['components']['schemas'].ProblemFields.properties.request_id.maxLength = 100;
+    const result = compareContracts(real, next);
+    expect(result.changes).to.not.be.empty;
+    expect(result.breaking.map(describeChange)).to.deep.equal([]);
+  });
 
   it('leaves out what clients never see: descriptions and examples', () => {
     const result = compareContracts(
