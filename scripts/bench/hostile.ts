@@ -4,9 +4,11 @@
  *   [signups]       150 concurrent sign-ups (one argon2id hash each) while one
  *                   client logs in again and again: login latency against idle.
  *                   Target: p50 and p99 within 2× of idle.
- *   [amplification] 20 sign-up bodies of ~1 MB with 90,000 unknown keys each,
- *                   five at a time, while GET /health is polled: /health p99
- *                   against idle, and the size of each 422. Target: /health p99 < 50 ms.
+ *   [amplification] sign-up bodies with thousands of unknown keys, five at a
+ *                   time, while GET /health is polled: 20 of ~1 MB (90,000
+ *                   keys, past JSON_MAX_VALUES) and 200 of ~90 kB (9,000 keys,
+ *                   parsed and validated): /health p99 against idle, and the
+ *                   largest answer by status. Target: /health p99 < 50 ms.
  *
  * Both run the real app (pipeline-app.ts) with its rate limits raised out of
  * the way (benchAppEnv), so what is measured is the work each request causes.
@@ -88,50 +90,68 @@ export async function signups(backend: Backend, out: ApiResult): Promise<void> {
   });
 }
 
+/** One hostile body shape: `rounds` rounds of five bodies sent at once. */
+interface Attack {
+  readonly label: string;
+  readonly body: string;
+  readonly rounds: number;
+}
+
+const unknownKeys = (count: number): string =>
+  `{${Array.from({ length: count }, (_, i) => `"k${i}":1`).join(',')}}`;
+
 export async function amplification(backend: Backend, out: ApiResult): Promise<void> {
   heading(`Amplification attempt on ${backend.name}`);
-  const extra = Array.from({ length: 90_000 }, (_, i) => `"k${i}":1`).join(',');
-  const body = `{${extra}}`;
+  const attacks: Attack[] = [
+    // Past JSON_MAX_VALUES: refused after one pass over the bytes.
+    { label: '90,000 unknown keys', body: unknownKeys(90_000), rounds: 4 },
+    // Under it: parsed, validated, answered with the capped 422.
+    { label: '9,000 unknown keys', body: unknownKeys(9_000), rounds: 40 },
+  ];
   await withServer(backend, 'pipeline', false, async (base) => {
     const health = (): Promise<number> => timed(() => fetch(`${base}/health`), 200);
     const idle: number[] = [];
     for (let i = 0; i < 200; i++) idle.push(await health());
-    let done = false;
-    const sizes: number[] = [];
-    const attack = (async () => {
-      for (let round = 0; round < 4; round++) {
-        await Promise.all(
-          Array.from({ length: 5 }, async () => {
-            const res = await fetch(`${base}/users`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body,
-            });
-            sizes.push((await res.arrayBuffer()).byteLength);
-          }),
-        );
+    for (const { label, body, rounds } of attacks) {
+      let done = false;
+      const answers = new Map<number, number>();
+      const attack = (async () => {
+        for (let round = 0; round < rounds; round++) {
+          await Promise.all(
+            Array.from({ length: 5 }, async () => {
+              const res = await fetch(`${base}/users`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body,
+              });
+              const size = (await res.arrayBuffer()).byteLength;
+              answers.set(res.status, Math.max(answers.get(res.status) ?? 0, size));
+            }),
+          );
+        }
+      })().finally(() => {
+        done = true;
+      });
+      const during: number[] = [];
+      while (!done) {
+        during.push(await health());
+        await sleep(5);
       }
-    })().finally(() => {
-      done = true;
-    });
-    const during: number[] = [];
-    while (!done) {
-      during.push(await health());
-      await sleep(5);
+      await attack;
+      const p99 = percentile(during, 99);
+      const pass = p99 < HEALTH_P99_TARGET_MS;
+      const sizes = [...answers].map(([status, size]) => `${status}: ${int(size)} bytes`).join(', ');
+      const detail =
+        `GET /health p50 ${ms(median(idle))} / p99 ${ms(percentile(idle, 99))} idle → ` +
+        `p50 ${ms(median(during))} / p99 ${ms(p99)} during ${rounds * 5} bodies of ` +
+        `${int(body.length / 1024)} kB with ${label} (${during.length} polls); largest answer ${sizes}`;
+      console.log(`  ${detail}`);
+      out.targets.push({
+        label: `GET /health p99 while ${label} are posted < ${HEALTH_P99_TARGET_MS} ms`,
+        pass,
+        detail,
+      });
+      console.log(`  → ${verdict(pass)}`);
     }
-    await attack;
-    const p99 = percentile(during, 99);
-    const pass = p99 < HEALTH_P99_TARGET_MS;
-    const detail =
-      `GET /health p50 ${ms(median(idle))} / p99 ${ms(percentile(idle, 99))} idle → ` +
-      `p50 ${ms(median(during))} / p99 ${ms(p99)} during 20 bodies of ${int(body.length / 1024)} kB ` +
-      `(${during.length} polls); each 422 was ${int(Math.max(...sizes))} bytes`;
-    console.log(`  ${detail}`);
-    out.targets.push({
-      label: `GET /health p99 during the amplification attempt < ${HEALTH_P99_TARGET_MS} ms`,
-      pass,
-      detail,
-    });
-    console.log(`  → ${verdict(pass)}`);
   });
 }
