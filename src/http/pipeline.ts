@@ -114,7 +114,7 @@ async function countRequest(policy: RateLimitPolicy, exchange: Exchange, deps: D
   const client = rateLimitClient(exchange.principal?.userId, exchange.clientIp());
   const headers = await deps.auth.rateLimits.consume(policy, client);
   if (headers !== undefined)
-    for (const name in headers) exchange.res.setHeader(name, headers[name] as string);
+    for (const name in headers) exchange.state.setHeader(name, headers[name] as string);
 }
 
 /** Runs hooks in order, waiting only for those that return a promise. */
@@ -155,7 +155,7 @@ export function compilePipeline(operation: OperationSpec, parts: PipelineParts):
     state.operationId = operationId;
     try {
       gate(operationId);
-      parts.deprecations.announce(operationId, exchange.res);
+      parts.deprecations.announce(operationId, state);
       if (beforeSecurity.length > 0) await runStages(beforeSecurity, exchange);
       if (authenticate !== undefined) {
         try {

@@ -24,6 +24,8 @@ export class RequestState {
   /** The request path without its query string, as the log line shows it. */
   path: string | undefined = undefined;
   readonly start = process.hrtime.bigint();
+  /** Headers stages add for this answer (rate limit, deprecation), as a flat [name, value, ...] list. */
+  headers: string[] | undefined = undefined;
   private child: Logger | undefined;
 
   constructor(
@@ -35,6 +37,16 @@ export class RequestState {
   get log(): Logger {
     this.child ??= this.root.child({ reqId: this.requestId });
     return this.child;
+  }
+
+  /**
+   * Adds a header to whatever answer this request gets, problems included. Kept
+   * here rather than on the response so the answer is still one `writeHead`
+   * with a flat list (a header set on the response first makes Node re-set
+   * every header one by one).
+   */
+  setHeader(name: string, value: string): void {
+    (this.headers ??= []).push(name, value);
   }
 
   /** Seconds since the request arrived, as `X-Process-Time` shows them. */

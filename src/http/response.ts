@@ -76,6 +76,7 @@ export class ResponseWriter {
         list.push(name, own[name] ?? '');
       }
     }
+    if (state.headers !== undefined) for (const item of state.headers) list.push(item);
     list.push('X-Request-ID', state.requestId, 'X-Process-Time', state.processTime());
     // While shutting down, end keep-alive connections after this response: a
     // client that keeps its connection busy would otherwise hold the drain open.
@@ -136,6 +137,8 @@ export class ResponseWriter {
       res.setHeader(this.constant[i] ?? '', this.constant[i + 1] ?? '');
     }
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+    const added = state.headers ?? [];
+    for (let i = 0; i < added.length; i += 2) res.setHeader(added[i] ?? '', added[i + 1] ?? '');
     res.setHeader('X-Request-ID', state.requestId);
     res.setHeader('X-Process-Time', state.processTime());
     if (this.draining()) res.setHeader('Connection', 'close');
