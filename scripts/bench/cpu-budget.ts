@@ -16,7 +16,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { machineBusyUs } from './load.js';
-import { spawnTracked } from './processes.js';
+import { runWrk } from './wrk.js';
 
 const run = promisify(execFile);
 
@@ -167,58 +167,6 @@ export async function loadGenerator(): Promise<'wrk' | 'autocannon'> {
   return wrkPresent ? 'wrk' : 'autocannon';
 }
 
-/** Milliseconds from a wrk duration such as "812.00us", "5.12ms" or "1.02s". */
-function wrkMs(text: string): number {
-  const match = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
-  if (match === null) return NaN;
-  const value = Number(match[1]);
-  const unit = match[2];
-  return unit === 'us' ? value / 1000 : unit === 'ms' ? value : unit === 's' ? value * 1000 : value * 60_000;
-}
-
-interface WrkResult {
-  readonly requestsPerSecond: number;
-  readonly requests: number;
-  readonly p99: number;
-  readonly bad: number;
-}
-
-function parseWrk(output: string): WrkResult {
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
-  const requests = Number(/(\d+) requests in/.exec(output)?.[1]);
-  const p99 = wrkMs(/^\s+99%\s+(\S+)/m.exec(output)?.[1] ?? '');
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0);
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
-  const socketErrors = socket === null ? 0 : socket.slice(1).reduce((sum, n) => sum + Number(n), 0);
-  if (!Number.isFinite(rps) || !Number.isFinite(requests))
-    throw new Error(`unreadable wrk output:\n${output}`);
-  return { requestsPerSecond: rps, requests, p99, bad: non2xx + socketErrors };
-}
-
-function runWrk(
-  url: string,
-  connections: number,
-  seconds: number,
-): { pid: number; done: Promise<WrkResult> } {
-  const child = spawnTracked(
-    'wrk',
-    ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '10s', url],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout?.setEncoding('utf8');
-  child.stdout?.on('data', (chunk: string) => (output += chunk));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const done = new Promise<WrkResult>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code === 0) resolve(parseWrk(output));
-      else reject(new Error(`wrk exited ${code}: ${output}`));
-    });
-  });
-  return { pid: child.pid ?? -1, done };
-}
-
 /**
  * A warm-up, then a measured run of GET `url`, with the CPU of the server
  * tree, PostgreSQL, the load generator and the rest of the machine over the
@@ -231,17 +179,27 @@ export async function budgetedRun(
 ): Promise<BudgetedRun> {
   const generator = await loadGenerator();
   if (generator === 'wrk') {
-    if (settings.warmupSeconds > 0) await runWrk(url, settings.connections, settings.warmupSeconds).done;
-    const measured = runWrk(url, settings.connections, settings.seconds);
+    if (settings.warmupSeconds > 0)
+      await (
+        await runWrk({ url }, settings.connections, settings.warmupSeconds)
+      ).done;
+    const measured = await runWrk({ url }, settings.connections, settings.seconds);
     const before = snapshot(serverPid, measured.pid);
     // /proc keeps a process's figures only while it lives: read wrk just before it exits.
     const lastRead = new Promise<Snapshot>((resolve) => {
       setTimeout(() => resolve(snapshot(serverPid, measured.pid)), settings.seconds * 1000 - 150);
     });
-    const result = await measured.done;
+    const { requestsPerSecond, total, p99, bad } = await measured.done;
     const after = await lastRead;
-    const requestsInWindow = result.requestsPerSecond * ((after.at - before.at) / 1e6);
-    return { generator, ...result, cpu: shares(before, after, requestsInWindow) };
+    const requestsInWindow = requestsPerSecond * ((after.at - before.at) / 1e6);
+    return {
+      generator,
+      requestsPerSecond,
+      requests: total,
+      p99,
+      bad,
+      cpu: shares(before, after, requestsInWindow),
+    };
   }
   const cannon = (duration: number): Promise<autocannon.Result> =>
     autocannon({ url, connections: settings.connections, duration });

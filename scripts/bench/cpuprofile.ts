@@ -9,20 +9,20 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-interface CallFrame {
+export interface CallFrame {
   readonly functionName: string;
   readonly url: string;
   readonly lineNumber: number;
   readonly columnNumber: number;
 }
 
-interface ProfileNode {
+export interface ProfileNode {
   readonly id: number;
   readonly callFrame: CallFrame;
   readonly children?: readonly number[];
 }
 
-interface Profile {
+export interface Profile {
   readonly nodes: readonly ProfileNode[];
   /** Microseconds on the monotonic clock (the one process.hrtime reads). */
   readonly startTime: number;
