@@ -10,9 +10,11 @@ import { Redis } from 'ioredis';
 import { loadSpec } from '../../src/contract/spec.js';
 import { resetDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
-import { bearer, seedUser, tokenFor } from '../helpers/users.js';
+import { bearer, postLogin, seedUser, tokenFor } from '../helpers/users.js';
 
 const SCALED = { RATE_LIMIT_FACTOR: '0.01' };
+/** `login` (30 a minute, shared across processes) down to 3; `default` to 60. */
+const LOGIN_SCALED = { RATE_LIMIT_FACTOR: '0.1' };
 
 async function statusOf(res: Response): Promise<number> {
   await res.arrayBuffer();
@@ -102,21 +104,27 @@ describe('rate limits from the contract', () => {
     expect(await statusOf(res)).to.equal(429);
   });
 
-  it('holds across server processes on PostgreSQL', async function () {
+  it('shares a shared policy across server processes on PostgreSQL, and keeps a process policy apart', async function () {
     if (!process.env['DATABASE_URL']) {
       this.skip(); // the embedded database counts in its one process
       return;
     }
-    const other = await startApp(SCALED);
+    const other = await startApp(LOGIN_SCALED);
+    const first = await startApp(LOGIN_SCALED);
     try {
-      for (let i = 0; i < 6; i++) {
-        const app = i % 2 === 0 ? t : other;
-        expect(await statusOf(await app.fetch('/items'))).to.equal(200);
-      }
-      expect(await statusOf(await t.fetch('/items'))).to.equal(429);
-      expect(await statusOf(await other.fetch('/items'))).to.equal(429);
+      // `login` is shared: 3 a minute at this factor, counted together by both processes.
+      for (let i = 0; i < 3; i++)
+        expect(
+          await statusOf(await postLogin(i % 2 === 0 ? first : other, 'nobody@example.com', 'Wrong1234')),
+        ).to.equal(401);
+      expect(await statusOf(await postLogin(first, 'nobody@example.com', 'Wrong1234'))).to.equal(429);
+      expect(await statusOf(await postLogin(other, 'nobody@example.com', 'Wrong1234'))).to.equal(429);
+      // `default` is per process (scope: process): each has its own 60.
+      expect(await statusOf(await first.fetch('/items'))).to.equal(200);
+      expect(await statusOf(await other.fetch('/items'))).to.equal(200);
     } finally {
       await other.close();
+      await first.close();
     }
   });
 
@@ -156,19 +164,21 @@ describe('rate limits from the contract', () => {
       return;
     }
     // Counters other runs left for this machine's address.
-    await probe.del('default:ip:127.0.0.1');
-    const env = { ...SCALED, REDIS_URL: url };
+    await probe.del('login:ip:127.0.0.1');
+    const env = { ...LOGIN_SCALED, REDIS_URL: url };
     const [a, b] = [await startApp(env), await startApp(env)];
     try {
-      for (let i = 0; i < 6; i++)
-        expect(await statusOf(await (i % 2 === 0 ? a : b).fetch('/items'))).to.equal(200);
-      expect(await statusOf(await a.fetch('/items'))).to.equal(429);
-      expect(await statusOf(await b.fetch('/items'))).to.equal(429);
-      expect(Number(await probe.get('default:ip:127.0.0.1'))).to.be.at.least(6);
+      for (let i = 0; i < 3; i++)
+        expect(
+          await statusOf(await postLogin(i % 2 === 0 ? a : b, 'nobody@example.com', 'Wrong1234')),
+        ).to.equal(401);
+      expect(await statusOf(await postLogin(a, 'nobody@example.com', 'Wrong1234'))).to.equal(429);
+      expect(await statusOf(await postLogin(b, 'nobody@example.com', 'Wrong1234'))).to.equal(429);
+      expect(Number(await probe.get('login:ip:127.0.0.1'))).to.be.at.least(3);
     } finally {
       await a.close();
       await b.close();
-      await probe.del('default:ip:127.0.0.1');
+      await probe.del('login:ip:127.0.0.1');
       probe.disconnect();
     }
   });
