@@ -1916,7 +1916,7 @@ export interface components {
          */
         IdempotentReplayed: "true" | "false";
         /**
-         * @description The client's quota left under the operation's policy (`r`, requests) and the seconds until it refills (`t`), as in draft-ietf-httpapi-ratelimit-headers. Sent once the request has been counted; answers refused before that (such as a 401 for missing credentials) carry none.
+         * @description The client's quota left under the operation's policy (`r`, requests) and the seconds until it refills (`t`), as in draft-ietf-httpapi-ratelimit-headers. Sent once the request has been counted, which happens right after authentication (a call that fails it is counted against its address); answers refused before that (the start-up 503, a refused WebSocket upgrade other than its 429) carry none.
          * @example "default";r=599;t=60
          */
         RateLimit: string;

@@ -16,6 +16,7 @@
  * - remote data never reaches a recursive algorithm unchecked: JSON nesting is
  *   measured on the text by a loop before parsing.
  */
+import { measureJsonText } from '../contract/json-shape.js';
 import { lookup as dnsLookup } from 'node:dns';
 import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
 import http from 'node:http';
@@ -98,36 +99,20 @@ async function readBody(response: IncomingMessage, maxBytes: number): Promise<Bu
 }
 
 /**
- * True when the JSON text nests arrays and objects deeper than `max`. A single
- * loop over the characters (brackets inside strings do not count), so no input
- * can exhaust the stack here.
+ * True when the JSON text nests arrays and objects deeper than `max`: the
+ * request bodies' one-pass byte scan (contract/json-shape.ts), so no input can
+ * exhaust the stack here.
  */
-export function nestedDeeperThan(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i += 1; // backslash: the next character is escaped
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x5b || c === 0x7b) {
-      depth += 1;
-      if (depth > max) return true;
-    } else if (c === 0x5d || c === 0x7d) {
-      depth -= 1;
-    }
-  }
-  return false;
+export function nestedDeeperThan(text: string | Uint8Array, max: number): boolean {
+  const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+  return measureJsonText(bytes, max, Number.POSITIVE_INFINITY).depth > max;
 }
 
 /** JSON when the response says so, text otherwise. */
 function decode(body: Buffer, contentType: string | undefined, maxDepth: number): unknown {
   const text = body.toString('utf8');
   if (contentType !== undefined && /\bjson\b/i.test(contentType)) {
-    if (nestedDeeperThan(text, maxDepth)) throw new FetchFailure(TOO_DEEP);
+    if (nestedDeeperThan(body, maxDepth)) throw new FetchFailure(TOO_DEEP);
     try {
       return JSON.parse(text) as unknown;
     } catch {
