@@ -21,7 +21,7 @@ import { startupGate } from '../startup-gate.js';
 import type { NewChatMessage } from '../db/repos/chat.repo.js';
 import type { ChatMessageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { chatMessageToApi } from '../handlers/rooms.js';
+import { chatMessageToApi } from '../mappers/chat.js';
 import { createBatcher } from './batch.js';
 import type { Bus, BusEvent } from './bus.js';
 import { errorFrame, frameErrors, frameValidators, serialize } from './frames.js';
