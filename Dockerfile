@@ -1,7 +1,7 @@
 # Multi-stage build: compile TypeScript with the dev toolchain, run with
 # production dependencies only. Untested here (no Docker engine on the build
 # machine); see README.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # g++/make/python3: native addons (argon2) compile from source.
 RUN apt-get update && apt-get install -y --no-install-recommends g++ make python3 && rm -rf /var/lib/apt/lists/*
@@ -12,7 +12,7 @@ COPY src ./src
 COPY generated ./generated
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production PORT=8000 HOST=0.0.0.0 DATA_DIR=/data
 COPY --from=build /app/node_modules ./node_modules

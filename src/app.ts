@@ -6,7 +6,6 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config.js';
@@ -23,7 +22,7 @@ import type { SecurityHandlers } from './contract/types.js';
 import { createValidation } from './contract/validation.js';
 import { openDatabase } from './db/database.js';
 import type { DatabaseHandle } from './db/database.js';
-import type { Database } from './db/schema.js';
+import type { AppDb } from './db/schema.js';
 import { migrateToLatest } from './db/migrate.js';
 import { pruneRateLimits, rateLimitStoreClient } from './db/repos/rate-limits.repo.js';
 import { promoteToAdmin } from './db/repos/users.repo.js';
@@ -31,7 +30,7 @@ import type { Deps } from './deps.js';
 import { acceptingQuiet, trackConnections } from './drain.js';
 import { countJobs } from './db/repos/jobs.repo.js';
 import { createMetrics } from './metrics.js';
-import { createFileStorage } from './files/storage.js';
+import { createFileStorage } from './files/create-storage.js';
 import { sweepOrphans } from './files/sweep.js';
 import { handlers as contractHandlers } from './handlers/index.js';
 import type { AnyHandler } from './http/backend.js';
@@ -106,7 +105,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }
 
   // Migrations, then the ADMIN_EMAIL promotion, before any request may query.
-  const prepare = async (db: Kysely<Database>): Promise<void> => {
+  const prepare = async (db: AppDb): Promise<void> => {
     const started = Date.now();
     if (config.migrateOnStart) await migrateToLatest(db);
     if (config.adminEmail !== undefined && (await promoteToAdmin(db, config.adminEmail))) {

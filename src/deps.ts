@@ -2,7 +2,6 @@
  * Everything a handler may use, passed explicitly (no module-level singletons).
  * `app.ts` builds one `Deps` per app instance.
  */
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { PasswordHasher } from './auth/passwords.js';
 import type { RateLimits } from './auth/rate-limits.js';
@@ -11,7 +10,7 @@ import type { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import type { Validation } from './contract/validation.js';
 import type { DatabaseHandle } from './db/database.js';
-import type { Database } from './db/schema.js';
+import type { AppDb, UserRow } from './db/schema.js';
 import type { Metrics } from './metrics.js';
 import type { FileStorage } from './files/storage.js';
 
@@ -22,7 +21,7 @@ export interface Deps {
   readonly validation: Validation;
   /** Where the process is in its life: true once shutdown began (readiness then answers 503). */
   readonly lifecycle: { readonly stopping: () => boolean };
-  readonly db: Kysely<Database>;
+  readonly db: AppDb;
   readonly database: DatabaseHandle;
   readonly metrics: Metrics;
   readonly auth: {
@@ -36,4 +35,12 @@ export interface Deps {
   readonly files: {
     readonly storage: FileStorage;
   };
+}
+
+// Binds the contract's handler types (Handler, SecurityHandler, Principal) to this app.
+declare module './contract/types.js' {
+  interface AppBinding {
+    readonly deps: Deps;
+    readonly account: UserRow;
+  }
 }

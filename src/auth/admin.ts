@@ -1,8 +1,7 @@
 /** The first admin: created, or promoted when the account exists. Used by `npm run create-admin`. */
-import type { Kysely } from 'kysely';
 import type { Validation } from '../contract/validation.js';
 import { findUserByEmail, insertUser, promoteToAdmin } from '../db/repos/users.repo.js';
-import type { Database } from '../db/schema.js';
+import type { AppDb } from '../db/schema.js';
 import type { PasswordHasher } from './passwords.js';
 
 export type AdminResult = 'created' | 'promoted' | 'already-admin';
@@ -12,7 +11,7 @@ export type AdminResult = 'created' | 'promoted' | 'already-admin';
  * contract's Password rules; an existing one keeps its password.
  */
 export async function ensureAdmin(
-  db: Kysely<Database>,
+  db: AppDb,
   passwords: PasswordHasher,
   validation: Validation,
   account: { email: string; password: string | undefined; fullName: string | undefined },

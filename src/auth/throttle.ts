@@ -3,11 +3,10 @@
  * reserved against both limits before its password is checked, in the
  * database, so the limits hold for parallel guesses and across server processes.
  */
-import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import { ApiError } from '../contract/errors.js';
 import { clearFailures, refundAttempt, reserveAttempt } from '../db/repos/login-failures.repo.js';
-import type { Database } from '../db/schema.js';
+import type { AppDb } from '../db/schema.js';
 
 export interface LoginThrottle {
   /** Counts an attempt; throws 429 with Retry-After when the account or the address is over its limit. */
@@ -19,7 +18,7 @@ export interface LoginThrottle {
 const accountKey = (email: string): string => `account:${email.toLowerCase()}`;
 const addressKey = (address: string): string => `address:${address}`;
 
-export function createLoginThrottle(db: Kysely<Database>, limits: Config['loginThrottle']): LoginThrottle {
+export function createLoginThrottle(db: AppDb, limits: Config['loginThrottle']): LoginThrottle {
   const windowSeconds = limits.windowSeconds;
   return {
     async reserve(email, address) {

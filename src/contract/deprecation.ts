@@ -15,7 +15,9 @@
  * The HTTP layer calls `announce()` when a request is routed and `used()`
  * once its input is parsed; everything else is computed here, once.
  */
-import type { Deps } from '../deps.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
 import { ApiError } from './errors.js';
 import type { MediaSpec, OperationSpec, Spec } from './spec.js';
 
@@ -251,7 +253,14 @@ const LOGGED_USES_PER_DAY = 10_000;
  * The app's deprecations: uses counted in `api_deprecated_use_total` and
  * logged once per client, field and day; sunsets enforced per SUNSET_ENFORCE.
  */
-export function deprecationsFor(spec: Spec, deps: Pick<Deps, 'config' | 'log' | 'metrics'>): Deprecations {
+export function deprecationsFor(
+  spec: Spec,
+  deps: {
+    readonly config: Pick<Config, 'sunsetEnforce'>;
+    readonly log: Pick<Logger, 'warn'>;
+    readonly metrics: Pick<Metrics, 'deprecatedUse'>;
+  },
+): Deprecations {
   const logged = new OncePerDay(LOGGED_USES_PER_DAY);
   return createDeprecations(spec, {
     enforceSunset: deps.config.sunsetEnforce,

@@ -6,8 +6,20 @@
  */
 import type { Readable } from 'node:stream';
 import type { operations } from '../../generated/openapi.js';
-import type { UserRow } from '../db/schema.js';
-import type { Deps } from '../deps.js';
+
+/**
+ * What the app binds these types to, filled in by declaration merging in
+ * src/deps.ts: `deps`, what every handler and security check receives, and
+ * `account`, the row a bearer check reads. The contract layer itself imports
+ * nothing of the app (no deps, db or auth), which lint enforces.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by declaration merging
+export interface AppBinding {}
+type Bound<K extends string> = AppBinding extends { readonly [P in K]: infer T } ? T : never;
+/** The app's `Deps`. */
+export type HandlerDeps = Bound<'deps'>;
+/** The app's account row (`UserRow`). */
+export type Account = Bound<'account'>;
 
 export type OperationId = keyof operations;
 type Op<Id extends OperationId> = operations[Id];
@@ -62,7 +74,7 @@ export interface Principal {
   readonly userId?: number;
   readonly role?: string;
   /** The account row the bearer check read for this request, so handlers need not read it again. */
-  readonly user?: UserRow;
+  readonly user?: Account;
   /** When the bearer token expires (ms since the epoch): an open WebSocket is closed then. */
   readonly tokenExpiresAt?: number;
 }
@@ -112,7 +124,7 @@ export type Reply<Id extends OperationId> = {
   [S in StatusOf<Id>]: { readonly status: S } & BodyPart<Responses<Id>[S]> & HeaderPart<Responses<Id>[S]>;
 }[StatusOf<Id>];
 
-export type Handler<Id extends OperationId> = (input: Input<Id>, deps: Deps) => Promise<Reply<Id>>;
+export type Handler<Id extends OperationId> = (input: Input<Id>, deps: HandlerDeps) => Promise<Reply<Id>>;
 
 /** One handler per operation in the contract; `src/handlers/index.ts` exports the only instance. */
 export type HandlerMap = { readonly [Id in OperationId]: Handler<Id> };
@@ -127,7 +139,7 @@ export interface SecurityRequest {
  * Checks one security scheme of the contract. Returns the caller, or throws
  * `ApiError` 401 (no or unusable credentials) or 403 (credentials refused).
  */
-export type SecurityHandler = (request: SecurityRequest, deps: Deps) => Promise<Principal> | Principal;
+export type SecurityHandler = (request: SecurityRequest, deps: HandlerDeps) => Promise<Principal> | Principal;
 
 /** One handler per security scheme the contract uses; a scheme without one never passes. */
 export type SecurityHandlers = Readonly<Record<string, SecurityHandler>>;

@@ -3,7 +3,7 @@
  * in SQL. Read types follow the pg type parsers in database.ts: int8 → number,
  * numeric → string, timestamptz → Date.
  */
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
 
 /** timestamptz with a database default: read as Date, optional on insert. */
 export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -205,3 +205,10 @@ export type ActivityRow = Selectable<ActivityTable>;
 
 export type FileRow = Selectable<FileTable>;
 export type NewFileRow = Insertable<FileTable>;
+
+/** The app's database (`deps.db`): runs queries and starts transactions. */
+export type AppDb = Kysely<Database>;
+/** A transaction started on it. */
+export type Trx = Transaction<Database>;
+/** What a repo function takes: the database or a transaction, so calls compose. */
+export type Db = AppDb | Trx;

@@ -2,15 +2,12 @@
  * Where uploaded bytes live, behind one small interface. Objects are named by
  * the server (`newStorageKey()`), never by the client. Two drivers: the local
  * filesystem (default) and chunked `bytea` in the database, which every
- * process and instance reaches.
+ * process and instance reaches. The drivers import this module; the factory
+ * that picks one is in create-storage.ts.
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Kysely } from 'kysely';
 import type { FilesConfig } from '../config.js';
-import type { Database } from '../db/schema.js';
-import { createDatabaseStorage } from './database-storage.js';
-import { createLocalStorage } from './local-storage.js';
 
 /** An inclusive byte range, as in HTTP (`bytes=start-end`). */
 export interface ByteRange {
@@ -45,12 +42,4 @@ export const isStorageKey = (value: string): boolean => KEY.test(value);
 /** Refuses anything but a key made by `newStorageKey()`: no client text ever reaches a path or a query. */
 export function assertStorageKey(key: string): void {
   if (!KEY.test(key)) throw new Error(`not a storage key: ${JSON.stringify(key)}`);
-}
-
-/**
- * The configured driver.
- * @example const storage = createFileStorage(config.files, db);
- */
-export function createFileStorage(config: FilesConfig, db: Kysely<Database>): FileStorage {
-  return config.storage === 'database' ? createDatabaseStorage(db) : createLocalStorage(config.dir);
 }

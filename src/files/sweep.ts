@@ -5,9 +5,8 @@
  * written longer ago than the grace period are considered, so an upload in
  * progress (whose row does not exist yet) is never touched.
  */
-import type { Kysely } from 'kysely';
 import { referencedKeys } from '../db/repos/files.repo.js';
-import type { Database } from '../db/schema.js';
+import type { AppDb } from '../db/schema.js';
 import type { FileStorage } from './storage.js';
 
 /**
@@ -15,7 +14,7 @@ import type { FileStorage } from './storage.js';
  * @example await sweepOrphans(deps.db, deps.files.storage, 3600 * 1000);
  */
 export async function sweepOrphans(
-  db: Kysely<Database>,
+  db: AppDb,
   storage: FileStorage,
   graceMs: number,
   now: Date = new Date(),

@@ -63,12 +63,11 @@ const created = (order: Order, replayed: boolean): Reply<'createOrder'> => ({
 });
 
 /**
- * Valid prices and quantities can still add up to more than numeric(14,2)
- * holds (SQLSTATE 22003): that is the client's input, so a 422, not a 500
- * (found by the contract fuzzer).
+ * Valid prices and quantities can still add up to more than an order holds:
+ * that is the client's input, so a 422, not a 500 (found by the contract fuzzer).
  */
 function tooLarge(error: unknown): never {
-  if ((error as { code?: unknown }).code === '22003') {
+  if (orders.amountOutOfRange(error)) {
     throw validationError([
       {
         in: 'body',

@@ -3,24 +3,11 @@
  * `src/realtime/` on the HTTP server's `upgrade` event; the handlers here only
  * see the requests that arrive without an upgrade, and answer 426.
  */
-import type { components } from '../../generated/openapi.js';
 import { ApiError } from '../contract/errors.js';
 import type { Input, Reply } from '../contract/types.js';
 import * as chat from '../db/repos/chat.repo.js';
-import type { ChatMessageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-
-type ChatMessage = components['schemas']['ChatMessage'];
-
-export function chatMessageToApi(row: ChatMessageRow): ChatMessage {
-  return {
-    id: row.id,
-    room: row.room,
-    user_id: row.user_id,
-    text: row.text,
-    sent_at: row.sent_at.toISOString(),
-  };
-}
+import { chatMessageToApi } from '../mappers/chat.js';
 
 /** 426 with `Upgrade: websocket` (RFC 9110 §15.5.22): the client must repeat the request as an upgrade. */
 function upgradeRequired(): ApiError {

@@ -4,14 +4,11 @@
  * rolls back with that write (no job for a user that was never created, no
  * created user without its job).
  */
-import type { Kysely, Transaction } from 'kysely';
 import { insertJobs } from '../db/repos/jobs.repo.js';
 import type { NewJob } from '../db/repos/jobs.repo.js';
-import type { Database } from '../db/schema.js';
+import type { Db } from '../db/schema.js';
 
-export type { NewJob };
-
-export type Db = Kysely<Database> | Transaction<Database>;
+export type { Db, NewJob };
 
 export interface EnqueueOptions {
   /** Unique when set: enqueueing the same key again adds nothing (returns undefined). */

@@ -12,18 +12,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import * as jobs from '../db/repos/jobs.repo.js';
-import type { Database, JobRow } from '../db/schema.js';
+import type { AppDb, JobRow } from '../db/schema.js';
 import type { Mailer } from '../mail/mailer.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 
 /** What a job handler may use. */
 export interface JobContext {
   readonly job: JobRow;
-  readonly db: Kysely<Database>;
+  readonly db: AppDb;
   readonly log: Logger;
   readonly mailer: Mailer;
   /** Aborts when the lease is about to run out; the attempt then counts as failed. */
@@ -50,7 +49,7 @@ export interface JobRunner {
 }
 
 export interface RunnerOptions {
-  readonly db: Kysely<Database>;
+  readonly db: AppDb;
   readonly log: Logger;
   readonly mailer: Mailer;
   readonly config: Config['jobs'];

@@ -9,11 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { sql } from 'kysely';
-import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { DatabaseHandle } from '../db/database.js';
+import { listen, notify } from '../db/notifications.js';
+import type { ListenConnection } from '../db/notifications.js';
 
 export type BusEvent =
   | { readonly kind: 'chat'; readonly origin: string; readonly room: string; readonly id: number }
@@ -84,16 +84,16 @@ export interface PostgresBusOptions {
 }
 
 /**
- * LISTEN on a dedicated connection (a pooled one would be handed to other
- * queries and lose the LISTEN). When the connection drops, it reconnects with
- * backoff and tells the subscribers, who catch up from the table.
+ * LISTEN on a dedicated connection (db/notifications.ts). When the connection
+ * drops, it reconnects with backoff and tells the subscribers, who catch up
+ * from the table.
  */
 export function createPostgresBus(options: PostgresBusOptions): Bus {
   const { connectionString, log, notify } = options;
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
   const listeners: ((event: BusEvent) => void)[] = [];
   const reconnectListeners: (() => void)[] = [];
-  let client: pg.Client | undefined;
+  let client: ListenConnection | undefined;
   let closed = false;
   let backoffMs = 100;
   let timer: NodeJS.Timeout | undefined;
@@ -122,34 +122,22 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
   };
 
   const connect = async (): Promise<void> => {
-    const next = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
-    let lost = false;
+    let connection: ListenConnection | undefined;
     const onLost = (err?: Error): void => {
-      if (lost) return;
-      lost = true;
-      if (client === next) client = undefined;
+      if (connection !== undefined && client === connection) client = undefined;
       if (!closed) log.warn({ err }, 'realtime bus: LISTEN connection lost; reconnecting');
-      next.removeAllListeners('notification');
-      void next.end().catch(() => undefined);
       scheduleReconnect();
     };
-    next.on('error', onLost);
-    next.on('end', () => onLost());
-    next.on('notification', (message) => {
-      if (message.channel === CHANNEL) dispatch(message.payload);
-    });
     try {
-      await next.connect();
-      await next.query(`LISTEN ${CHANNEL}`);
-    } catch (err) {
-      onLost(err as Error);
-      return;
+      connection = await listen({ connectionString, channel: CHANNEL, onPayload: dispatch, onLost });
+    } catch {
+      return; // onLost has scheduled the next attempt
     }
     if (closed) {
-      await next.end().catch(() => undefined);
+      await connection.end();
       return;
     }
-    client = next;
+    client = connection;
     backoffMs = 100;
     if (everConnected) {
       log.info('realtime bus: LISTEN connection restored');
@@ -181,7 +169,7 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
       timer = undefined;
       const open = client;
       client = undefined;
-      if (open !== undefined) await open.end().catch(() => undefined);
+      if (open !== undefined) await open.end();
     },
   };
 }
@@ -200,10 +188,6 @@ export function createBus(
   return createPostgresBus({
     connectionString: config.databaseUrl,
     log,
-    notify: async (channel, payloads) => {
-      await sql`select pg_notify(${channel}, p) from unnest(${[...payloads]}::text[]) as p`.execute(
-        database.db,
-      );
-    },
+    notify: (channel, payloads) => notify(database.db, channel, payloads),
   });
 }

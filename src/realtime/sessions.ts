@@ -5,14 +5,13 @@
  * on the embedded database (one process) a counter in memory does the same.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import {
   claimSession,
   refreshSessions,
   releaseSession,
   removeInstanceSessions,
 } from '../db/repos/ws-sessions.repo.js';
-import type { Database } from '../db/schema.js';
+import type { AppDb } from '../db/schema.js';
 
 export interface Sessions {
   /**
@@ -56,7 +55,7 @@ export function memorySessions(cap: number): Sessions {
  * the next refresh.
  */
 export function postgresSessions(
-  db: Kysely<Database>,
+  db: AppDb,
   options: { readonly cap: number; readonly instance: string; readonly staleMs: number },
 ): Sessions {
   const { cap, instance, staleMs } = options;

@@ -4,6 +4,7 @@
  */
 import type { Handler, HandlerMap, Reply } from '../../src/contract/types.js';
 import { getHealth, getProtected, getReadiness, getRoot } from '../../src/handlers/system.js';
+import type { Deps } from '../../src/deps.js';
 
 // A map without one of the contract's operations does not compile.
 // @ts-expect-error getHealth is missing
@@ -46,3 +47,11 @@ export async function crossedBodies(): Promise<Reply<'getReadiness'>> {
 // A handler typed for one operation cannot stand in for another.
 // @ts-expect-error getRoot answers Message, getHealth answers Health
 export const swapped: Handler<'getHealth'> = getRoot;
+
+// The contract's handler types are bound to the app's Deps (AppBinding in src/deps.ts):
+// a handler that needs something Deps does not have does not fit.
+// @ts-expect-error Deps has no `mailer`
+export const needsMore: Handler<'getRoot'> = async (_input, deps: Deps & { mailer: unknown }) => {
+  void deps;
+  return { status: 200, body: { message: 'Hello World' } };
+};

@@ -1,9 +1,6 @@
 /** The activity log: written by the `activity` job, read by GET /users/{user_id}/activity. */
 import { sql } from 'kysely';
-import type { Kysely, Transaction } from 'kysely';
-import type { ActivityRow, Database } from '../schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { ActivityRow, Db } from '../schema.js';
 
 export interface NewActivity {
   readonly userId: number;

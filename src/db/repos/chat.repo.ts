@@ -3,10 +3,7 @@
  * turn is written by one statement, so a busy room costs one round trip per
  * turn rather than one per message.
  */
-import type { Kysely, Transaction } from 'kysely';
-import type { ChatMessageRow, Database } from '../schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { ChatMessageRow, Db } from '../schema.js';
 
 export interface NewChatMessage {
   readonly room: string;

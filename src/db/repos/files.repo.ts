@@ -2,16 +2,10 @@
  * File metadata. The bytes live in a storage driver (files/storage.ts); a row
  * is inserted only once its bytes are durably stored.
  */
-import type { Kysely, Transaction } from 'kysely';
-import type { Database, FileRow, NewFileRow } from '../schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Db, FileRow, NewFileRow, Trx } from '../schema.js';
 
 /** Inserts rows in the given order and returns them in that order. */
-export async function insertFiles(
-  trx: Transaction<Database>,
-  rows: readonly NewFileRow[],
-): Promise<FileRow[]> {
+export async function insertFiles(trx: Trx, rows: readonly NewFileRow[]): Promise<FileRow[]> {
   if (rows.length === 0) return [];
   const inserted = await trx
     .insertInto('files')

@@ -6,8 +6,7 @@
  * second claims the key itself.
  */
 import { sql } from 'kysely';
-import type { Transaction } from 'kysely';
-import type { Database } from '../schema.js';
+import type { Trx } from '../schema.js';
 
 export interface StoredResponse {
   readonly requestHash: string;
@@ -17,7 +16,7 @@ export interface StoredResponse {
 
 /** True when this transaction now owns the key; expired keys are claimed afresh. */
 export async function claimKey(
-  trx: Transaction<Database>,
+  trx: Trx,
   claim: { userId: number; key: string; requestHash: string; ttlSeconds: number },
 ): Promise<boolean> {
   await trx
@@ -41,7 +40,7 @@ export async function claimKey(
 }
 
 export async function storedResponse(
-  trx: Transaction<Database>,
+  trx: Trx,
   userId: number,
   key: string,
 ): Promise<StoredResponse | undefined> {
@@ -57,7 +56,7 @@ export async function storedResponse(
 }
 
 export async function storeResponse(
-  trx: Transaction<Database>,
+  trx: Trx,
   userId: number,
   key: string,
   status: number,

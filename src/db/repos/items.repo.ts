@@ -1,10 +1,8 @@
 /** Catalogue queries. Prices stay exact: numeric in SQL, decimal strings in rows. */
 import { sql } from 'kysely';
-import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
-import type { Database, ItemRow, ItemTable } from '../schema.js';
+import type { ExpressionBuilder } from 'kysely';
+import type { Database, Db, ItemRow, ItemTable } from '../schema.js';
 import type { Insertable, Updateable } from 'kysely';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** A LIKE pattern that matches `text` literally anywhere (its %, _ and \ escaped). */
 export function containsPattern(text: string): string {

@@ -6,10 +6,7 @@
  * someone else took) changes nothing.
  */
 import { sql } from 'kysely';
-import type { Kysely, Transaction } from 'kysely';
-import type { Database, JobRow, JobStatus } from '../schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Db, JobRow, JobStatus } from '../schema.js';
 
 export interface NewJob {
   readonly kind: string;

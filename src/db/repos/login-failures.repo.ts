@@ -4,10 +4,7 @@
  * atomic statement, so a burst of parallel guesses cannot all slip under the limit.
  */
 import { sql } from 'kysely';
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Db } from '../schema.js';
 
 /** One counter: its key, how many attempts it allows in its window, and that window. */
 export interface AttemptLimit {

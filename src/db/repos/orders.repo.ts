@@ -3,10 +3,16 @@
  * lines and computes every amount in SQL (numeric), never in JavaScript.
  */
 import { sql } from 'kysely';
-import type { Kysely, Transaction } from 'kysely';
-import type { Database, OrderLineRow, OrderRow } from '../schema.js';
+import type { Db, OrderLineRow, OrderRow, Trx } from '../schema.js';
 
-type Db = Kysely<Database> | Transaction<Database>;
+/**
+ * True when a write failed because an amount outgrew its numeric(14,2) column
+ * (SQLSTATE 22003, numeric_value_out_of_range): valid prices and quantities
+ * can still add up to more than an order holds.
+ */
+export function amountOutOfRange(error: unknown): boolean {
+  return (error as { code?: unknown } | null | undefined)?.code === '22003';
+}
 
 export interface OrderWithLines {
   readonly order: OrderRow;
@@ -18,7 +24,7 @@ export interface OrderWithLines {
  * (FOR SHARE) until the transaction ends, so they cannot change or vanish
  * between this check and the snapshot.
  */
-export async function lockItems(trx: Transaction<Database>, ids: readonly number[]): Promise<Set<number>> {
+export async function lockItems(trx: Trx, ids: readonly number[]): Promise<Set<number>> {
   const found = await trx
     .selectFrom('items')
     .select('id')
@@ -35,7 +41,7 @@ export async function lockItems(trx: Transaction<Database>, ids: readonly number
  * half-up (Postgres rounds numeric halves away from zero).
  */
 export async function insertOrder(
-  trx: Transaction<Database>,
+  trx: Trx,
   order: { userId: number; shippingAddress: string; lines: readonly { itemId: number; quantity: number }[] },
 ): Promise<OrderWithLines> {
   const ids = order.lines.map((line) => line.itemId);

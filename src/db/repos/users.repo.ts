@@ -1,9 +1,7 @@
 /** User queries. The first argument is a Kysely instance or a transaction, so calls compose. */
 import { sql } from 'kysely';
-import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
-import type { Database, NewUserRow, UserRow, UserRowUpdate } from '../schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { ExpressionBuilder } from 'kysely';
+import type { Database, Db, NewUserRow, UserRow, UserRowUpdate } from '../schema.js';
 
 /** Postgres unique-violation on one of the users' unique indexes, or undefined. */
 export function uniqueViolation(error: unknown): 'email' | 'username' | undefined {

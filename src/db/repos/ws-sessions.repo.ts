@@ -4,8 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import type { Kysely } from 'kysely';
-import type { Database } from '../schema.js';
+import type { AppDb } from '../schema.js';
 
 /** Keys the advisory locks of the sessions (pg_advisory_xact_lock(int, int)): "ws". */
 const LOCK_NAMESPACE = 0x7773;
@@ -19,7 +18,7 @@ const staleBefore = (staleMs: number) => sql`now() - make_interval(secs => ${sta
  * process's: they are deleted first and do not count.
  */
 export function claimSession(
-  db: Kysely<Database>,
+  db: AppDb,
   options: {
     readonly userId: number;
     readonly cap: number;
@@ -45,16 +44,12 @@ export function claimSession(
   });
 }
 
-export async function releaseSession(db: Kysely<Database>, id: string): Promise<void> {
+export async function releaseSession(db: AppDb, id: string): Promise<void> {
   await db.deleteFrom('ws_sessions').where('id', '=', id).execute();
 }
 
 /** Marks an instance's rows as alive, and deletes every row no instance refreshed for `staleMs`. */
-export async function refreshSessions(
-  db: Kysely<Database>,
-  instance: string,
-  staleMs: number,
-): Promise<void> {
+export async function refreshSessions(db: AppDb, instance: string, staleMs: number): Promise<void> {
   await db
     .updateTable('ws_sessions')
     .set({ seen_at: sql`now()` })
@@ -63,6 +58,6 @@ export async function refreshSessions(
   await sql`delete from ws_sessions where seen_at < ${staleBefore(staleMs)}`.execute(db);
 }
 
-export async function removeInstanceSessions(db: Kysely<Database>, instance: string): Promise<void> {
+export async function removeInstanceSessions(db: AppDb, instance: string): Promise<void> {
   await db.deleteFrom('ws_sessions').where('instance', '=', instance).execute();
 }
