@@ -5,6 +5,7 @@
  * requests are checked by the server's own code, so a bad request gets the
  * same 4xx from the mock as from the real server.
  */
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -17,7 +18,7 @@ import { send, toWire } from '../../scripts/contract/http.js';
 import type { WireRequest, WireResponse } from '../../scripts/contract/http.js';
 import { createMockServer } from '../../scripts/contract/mock.js';
 import type { OperationSpec } from '../../src/contract/spec.js';
-import { resetDatabase, startApp } from '../helpers/app.js';
+import { startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { bearer, seedUser, tokenFor } from '../helpers/users.js';
 
@@ -187,13 +188,15 @@ describe('mock mode (npm run mock)', () => {
     expect(Number(head.headers.get('content-length'))).to.be.above(0);
   });
 
-  describe('validates requests as the server does', () => {
+  describe('validates requests as the server does', function () {
+    // Starting a real app on a loaded machine (PGlite shares one connection) can take a while.
+    this.timeout(90_000);
     let t: TestApp;
     let token: string;
     before(async () => {
-      await resetDatabase();
       t = await startApp(ENV);
-      token = tokenFor(t, (await seedUser({ role: 'admin' })).id);
+      const admin = await seedUser({ role: 'admin', email: `mock-compare-${randomUUID()}@example.com` });
+      token = tokenFor(t, admin.id);
     });
     after(async () => {
       await t.close();
