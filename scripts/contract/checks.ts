@@ -19,8 +19,10 @@ export type Expectation =
   | { readonly kind: 'rejected' }
   /** Exactly these statuses. */
   | { readonly kind: 'status'; readonly statuses: readonly number[] }
-  /** An undeclared method: 405 with an `Allow` listing exactly the declared methods. */
-  | { readonly kind: 'method-not-allowed'; readonly allow: readonly string[] };
+  /** An undeclared method: 405 with an `Allow` listing exactly the methods the path answers. */
+  | { readonly kind: 'method-not-allowed'; readonly allow: readonly string[] }
+  /** OPTIONS: 204 with that same `Allow`. */
+  | { readonly kind: 'options'; readonly allow: readonly string[] };
 
 /** Statuses that mean "your request's form is wrong": never right for a well-formed valid case. */
 const FORM_REFUSALS = [400, 405, 406, 411, 413, 414, 415, 431];
@@ -119,8 +121,15 @@ export function checkExpectation(expectation: Expectation, res: WireResponse): s
       return expectation.statuses.includes(status)
         ? []
         : [`expected ${expectation.statuses.join(' or ')}, got ${status}`];
-    case 'method-not-allowed': {
-      if (status !== 405) return [`an undeclared method was answered ${status}, not 405`];
+    case 'method-not-allowed':
+    case 'options': {
+      const wanted = expectation.kind === 'options' ? 204 : 405;
+      if (status !== wanted)
+        return [
+          expectation.kind === 'options'
+            ? `OPTIONS was answered ${status}, not 204`
+            : `an undeclared method was answered ${status}, not 405`,
+        ];
       const allow = (res.headers.get('allow') ?? '')
         .split(',')
         .map((m) => m.trim().toUpperCase())
@@ -129,7 +138,7 @@ export function checkExpectation(expectation: Expectation, res: WireResponse): s
       const expected = [...expectation.allow].sort();
       return allow.join(',') === expected.join(',')
         ? []
-        : [`Allow is "${allow.join(', ')}", the contract declares "${expected.join(', ')}"`];
+        : [`Allow is "${allow.join(', ')}", the path answers "${expected.join(', ')}"`];
     }
   }
 }

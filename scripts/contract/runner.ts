@@ -12,6 +12,7 @@
  */
 import fc from 'fast-check';
 import type { OperationSpec, ParameterSpec } from '../../src/contract/spec.js';
+import { allowedMethods } from '../../src/contract/routes.js';
 import type { Contract } from './document.js';
 import { isObject, isUpgrade } from './document.js';
 import { arbitraryFor, minimalValue } from './arbitraries.js';
@@ -342,7 +343,9 @@ class Run {
     report.cases += 1;
     report.statuses[String(res.status)] = (report.statuses[String(res.status)] ?? 0) + 1;
     const problems = [
-      ...(expectation.kind === 'method-not-allowed' || checkAgainst === undefined
+      ...(expectation.kind === 'method-not-allowed' ||
+      expectation.kind === 'options' ||
+      checkAgainst === undefined
         ? res.status >= 500 || res.status === 0
           ? [`server error ${res.status}`]
           : []
@@ -806,9 +809,14 @@ class Run {
     return true;
   }
 
-  /** Every method a path does not declare is 405 with an `Allow` naming exactly the declared ones. */
+  /**
+   * OPTIONS is 204, and every method a path does not answer is 405, both with an
+   * `Allow` naming exactly the declared methods plus the implied HEAD (where GET
+   * is declared) and OPTIONS.
+   */
   private async runMethods(path: string, operations: readonly OperationSpec[]): Promise<void> {
     const declared = operations.map((op) => op.method.toUpperCase());
+    const allow = allowedMethods(declared);
     const report: OperationReport = {
       operation: `(methods) ${path}`,
       method: declared.join(','),
@@ -835,7 +843,14 @@ class Run {
       }
     }
     const target = fillPath(path, values);
-    for (const method of METHODS.filter((m) => !declared.includes(m))) {
+    await this.exchange(
+      report,
+      first,
+      `OPTIONS ${target}`,
+      { method: 'OPTIONS', target, headers: { accept: '*/*' } },
+      { kind: 'options', allow },
+    );
+    for (const method of METHODS.filter((m) => !allow.includes(m))) {
       const request: WireRequest = {
         method,
         target,
@@ -846,7 +861,7 @@ class Run {
       };
       await this.exchange(report, first, `${method} ${target}`, request, {
         kind: 'method-not-allowed',
-        allow: declared,
+        allow,
       });
     }
   }

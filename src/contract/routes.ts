@@ -2,6 +2,11 @@
  * Method + path → operation, built once at start-up as a segment trie, so the
  * cost of matching a request depends on the depth of its path, not on how many
  * operations the contract has.
+ *
+ * HEAD and OPTIONS are implied, as in most HTTP frameworks, unless the contract
+ * declares them: HEAD on a path with a GET runs that GET operation (the
+ * response writer leaves the body out, RFC 9110 §9.3.2), and OPTIONS answers
+ * with the path's `Allow` (RFC 9110 §9.3.7).
  */
 import type { OperationSpec } from './spec.js';
 
@@ -9,15 +14,28 @@ interface Node {
   readonly literal: Map<string, Node>;
   param: { readonly name: string; readonly node: Node } | undefined;
   readonly methods: Map<string, OperationSpec>;
+  /** The methods the path answers, declared and implied, in `Allow` order. */
+  allow: readonly string[];
 }
 
 export type RouteMatch =
   | { readonly kind: 'operation'; readonly operation: OperationSpec; readonly params: Record<string, string> }
   | { readonly kind: 'method-not-allowed'; readonly allow: readonly string[] }
+  /** OPTIONS on a path that does not declare it: answered with `Allow`. */
+  | { readonly kind: 'options'; readonly allow: readonly string[] }
   | { readonly kind: 'not-found' }
   | { readonly kind: 'bad-path' };
 
-const newNode = (): Node => ({ literal: new Map(), param: undefined, methods: new Map() });
+const newNode = (): Node => ({ literal: new Map(), param: undefined, methods: new Map(), allow: [] });
+
+/** The declared methods, then HEAD when GET is declared, then OPTIONS (unless declared already). */
+export function allowedMethods(declared: Iterable<string>): string[] {
+  const methods = [...declared].map((method) => method.toUpperCase());
+  if (methods.includes('GET') && !methods.includes('HEAD'))
+    methods.splice(methods.indexOf('GET') + 1, 0, 'HEAD');
+  if (!methods.includes('OPTIONS')) methods.push('OPTIONS');
+  return methods;
+}
 
 /** Splits a path into segments, ignoring a trailing slash (`/items/` is `/items`, as in the guide). */
 function segments(path: string): string[] {
@@ -63,6 +81,7 @@ export class RouteIndex {
     const method = operation.method.toUpperCase();
     if (node.methods.has(method)) throw new Error(`Two operations for ${method} ${operation.path}`);
     node.methods.set(method, operation);
+    node.allow = allowedMethods(node.methods.keys());
   }
 
   /** Literal segments win over parameters; backtracks when a literal branch dead-ends. */
@@ -97,8 +116,10 @@ export class RouteIndex {
     const values: string[] = [];
     const node = this.find(this.root, parts, 0, values);
     if (node === undefined) return { kind: 'not-found' };
-    const operation = node.methods.get(method.toUpperCase());
-    if (operation === undefined) return { kind: 'method-not-allowed', allow: [...node.methods.keys()] };
+    const upper = method.toUpperCase();
+    const operation = node.methods.get(upper) ?? (upper === 'HEAD' ? node.methods.get('GET') : undefined);
+    if (operation === undefined)
+      return { kind: upper === 'OPTIONS' ? 'options' : 'method-not-allowed', allow: node.allow };
     const params: Record<string, string> = {};
     (this.paramNames.get(operation) ?? []).forEach((name, i) => {
       params[name] = values[i] ?? '';

@@ -2,7 +2,9 @@
  * Writing the contract pipeline's responses on node:http. The headers every
  * API response carries (helmet's recorded security headers) are computed once;
  * a JSON reply or a problem is then one `writeHead` with a flat header list
- * and one `end`.
+ * and one `end`. A HEAD request gets the same status and headers (Content-Length
+ * included) and no body: node:http drops the body of a HEAD response, and a
+ * byte stream is not even opened.
  */
 import type { ServerResponse } from 'node:http';
 import type { BinaryBody } from '../contract/types.js';
@@ -146,6 +148,11 @@ export class ResponseWriter {
     state.contentType = contentType;
     res.setHeader('Content-Type', contentType);
     if (!res.hasHeader('Content-Length')) res.setHeader('Content-Length', body.length);
+    // HEAD: the headers describe the bytes, which are never opened.
+    if (res.req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     const source = body.open();
     source.on('error', (error: unknown) => {
       source.unpipe(res);

@@ -1,9 +1,11 @@
 /**
  * The node:http request listener. A request that matches an operation of the
  * contract (the start-up route index) goes to that operation's compiled
- * pipeline without touching Express; a path the contract has but not for this
- * method is a 405 problem with `Allow`; everything else falls through to the
- * Express app (fallback.ts).
+ * pipeline without touching Express (HEAD runs the path's GET operation and
+ * the writer leaves the body out); OPTIONS on a contract path is 204 with
+ * `Allow`, unless it is a CORS preflight, which `cors` answers; a path the
+ * contract has but not for this method is a 405 problem with the same `Allow`;
+ * everything else falls through to the Express app (fallback.ts).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -46,7 +48,7 @@ export function createRequestListener(options: ListenerOptions): RequestListener
     if (state !== undefined) logRequest(log, metrics, state, this.req, this, state.path, state.contentType);
   }
 
-  /** A path the contract knows, answered here: an operation's pipeline, a 405, or a 400. */
+  /** A path the contract knows, answered here: an operation's pipeline, OPTIONS, a 405, or a 400. */
   function serve(
     req: IncomingMessage,
     res: ServerResponse,
@@ -58,7 +60,17 @@ export function createRequestListener(options: ListenerOptions): RequestListener
     if (match.kind === 'operation') {
       const pipeline = pipelines.get(match.operation);
       if (pipeline === undefined) throw new Error(`No pipeline for ${match.operation.operationId}`);
+      // Range is defined for GET only: a HEAD describes the whole representation (RFC 9110 §14.2).
+      if (req.method === 'HEAD' && req.headers.range !== undefined) delete req.headers.range;
       void pipeline(new Exchange(req, res, state, match.operation, pathname, rawQuery, match.params, trust));
+      return;
+    }
+    if (match.kind === 'options') {
+      writer.reply(res, state, {
+        status: 204,
+        headers: { Allow: match.allow.join(', ') },
+        mediaType: undefined,
+      });
       return;
     }
     let error: ApiError;
@@ -74,7 +86,8 @@ export function createRequestListener(options: ListenerOptions): RequestListener
   }
 
   /** A CORS preflight is answered by `cors` itself: the headers it does not set are set first. */
-  function preflightHeaders(res: ServerResponse, state: RequestState): void {
+  function preflightHeaders(res: ServerResponse, state: RequestState, match: RouteMatch): void {
+    if (match.kind === 'options') res.setHeader('Allow', match.allow.join(', '));
     const list = options.securityHeaders;
     for (let i = 0; i < list.length; i += 2) res.setHeader(list[i] ?? '', list[i + 1] ?? '');
     res.setHeader('X-Request-ID', state.requestId);
@@ -100,9 +113,20 @@ export function createRequestListener(options: ListenerOptions): RequestListener
       serve(req, res, state, pathname, rawQuery, match);
       return;
     }
-    if (req.method === 'OPTIONS') preflightHeaders(res, state);
-    void cors(req as Request, res as Response, () => {
+    const next = (): void => {
       serve(req, res, state, pathname, rawQuery, match);
-    });
+    };
+    if (req.method !== 'OPTIONS') {
+      void cors(req as Request, res as Response, next);
+    } else if (
+      req.headers.origin !== undefined &&
+      req.headers['access-control-request-method'] !== undefined
+    ) {
+      preflightHeaders(res, state, match);
+      void cors(req as Request, res as Response, next);
+    } else {
+      // `cors` answers every OPTIONS as a preflight; a plain one gets the headers of an actual request.
+      void cors({ method: 'GET', headers: req.headers } as Request, res as Response, next);
+    }
   };
 }

@@ -125,7 +125,7 @@ describe('system operations', () => {
     it('answers 405 with Allow for a method the path does not have', async () => {
       const res = await t.fetch('/health', { method: 'DELETE' });
       expect(res.status).to.equal(405);
-      expect(res.headers.get('allow')).to.equal('GET');
+      expect(res.headers.get('allow')).to.equal('GET, HEAD, OPTIONS');
       expect(await res.json()).to.include({ status: 405, title: 'Method Not Allowed' });
     });
 
@@ -141,9 +141,12 @@ describe('system operations', () => {
       expect(res.headers.get('access-control-allow-origin')).to.equal(null);
       const preflight = await t.fetch('/health', {
         method: 'OPTIONS',
-        headers: { Origin: 'https://app.example' },
+        headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'GET' },
       });
-      expect(preflight.status).to.equal(405);
+      // Answered as any OPTIONS (204 with Allow), without the headers that would let a browser go on.
+      expect(preflight.status).to.equal(204);
+      expect(preflight.headers.get('allow')).to.equal('GET, HEAD, OPTIONS');
+      expect(preflight.headers.get('access-control-allow-origin')).to.equal(null);
     });
 
     it('answers preflights and exposes the pipeline headers for a configured origin', async () => {

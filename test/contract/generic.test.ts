@@ -149,7 +149,8 @@ describe('runner on operations beyond JSON (multipart, binary, upgrade)', () => 
         answer(res, 422, 'application/problem+json', '{"status":422}');
         return;
       }
-      res.writeHead(405, { allow: url.pathname === '/upload' ? 'POST' : 'GET' });
+      const allow = url.pathname === '/upload' ? 'POST, OPTIONS' : 'GET, HEAD, OPTIONS';
+      res.writeHead(req.method === 'OPTIONS' ? 204 : 405, { allow });
       res.end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
