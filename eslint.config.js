@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['generated/**', 'node_modules/**', 'data/**', 'coverage/**', 'reports/**', 'dist/**'] },
+  { ignores: ['generated/**', 'node_modules/**', 'clients/**', 'data/**', 'coverage/**', 'reports/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
