@@ -3,7 +3,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['generated/**', 'node_modules/**', 'clients/**', 'data/**', 'coverage/**', 'reports/**', 'dist/**'] },
+  { ignores: ['generated/**', 'node_modules/**', 'data/**', 'coverage/**', 'reports/**', 'dist/**'] },
+  // The journeys import clients generated at run time; npm run clients:check compiles them (tsc --strict).
+  { ignores: ['clients/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
