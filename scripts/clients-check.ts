@@ -23,6 +23,7 @@ const out = path.join(clients, 'out');
 const bin = (name: string): string => path.join(clients, 'node_modules', '.bin', name);
 const spec = path.join(root, 'generated', 'openapi.json');
 
+// The journey's steps (clients/journeys/journey.ts, which this program cannot import: it is typed for the DOM).
 const STEPS = [
   'sign up',
   'log in',

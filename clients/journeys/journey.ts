@@ -7,7 +7,19 @@
  */
 import { randomBytes } from 'node:crypto';
 
-export const STEPS = [
+export type Step =
+  | 'sign up'
+  | 'log in'
+  | '/users/me'
+  | 'create item'
+  | 'search items'
+  | 'order (Idempotency-Key)'
+  | 'read order'
+  | 'upload file'
+  | 'download file'
+  | 'activity log';
+/** The steps in order; clients:check prints them as the table's columns. */
+export const STEPS: readonly Step[] = [
   'sign up',
   'log in',
   '/users/me',
@@ -18,8 +30,7 @@ export const STEPS = [
   'upload file',
   'download file',
   'activity log',
-] as const;
-export type Step = (typeof STEPS)[number];
+];
 export type Outcome = { step: Step; ok: true } | { step: Step; ok: false; error: string };
 
 /** The base URL (first argument) and values unique to this run, so runs never collide. */
