@@ -366,7 +366,7 @@ export interface paths {
          *     matching `EchoServerText`, or an `ErrorFrame` (JSON) when a client frame is
          *     refused (binary, too long, too fast); the connection stays open. A frame
          *     over the server's `maxPayload` (64 KiB by default) closes it with 1009.
-         *     The frame schemas are in the `101` answer and in `asyncapi.yaml`.
+         *     The frame schemas are in `asyncapi.yaml`.
          *
          *     The upgrade is authenticated before the handshake: a bearer token in
          *     `Authorization`, or in the `access_token` query parameter for browsers,
@@ -415,7 +415,7 @@ export interface paths {
          *     credentials close it with 4401, as for `connectEcho`.
          *
          *     Authentication, refusals and the 426 for a plain GET are as for
-         *     `connectEcho`. The frame schemas are in the `101` answer and in `asyncapi.yaml`.
+         *     `connectEcho`. The frame schemas are in `asyncapi.yaml`.
          */
         get: operations["connectChat"];
         put?: never;
@@ -1315,49 +1315,126 @@ export interface components {
              */
             keyword: string;
         };
-        /** @description The frames of a `/ws/{client_id}` session (documentation only; never sent as one value). */
-        EchoSession: {
-            client?: components["schemas"]["EchoText"];
-            server?: components["schemas"]["EchoServerFrame"];
-        };
-        /** @description The frames of a `/ws/chat/{room}` session (documentation only; never sent as one value). */
-        ChatSession: {
-            client?: components["schemas"]["ChatClientFrame"];
-            server?: components["schemas"]["ChatServerFrame"];
-        };
         /** @description A server frame on `/ws/chat/{room}`, sent as JSON text; `type` tells which. */
         ChatServerFrame: components["schemas"]["ChatMessageFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["PresenceSummaryFrame"] | components["schemas"]["ErrorFrame"];
+        /** @description One entry of an account's activity log; `kind` tells what happened and which `details` come with it. */
+        Activity: components["schemas"]["UserCreatedActivity"] | components["schemas"]["LoginActivity"] | components["schemas"]["OrderPlacedActivity"] | components["schemas"]["FileUploadedActivity"];
         /**
-         * @description What happened.
-         * @example order_placed
-         * @enum {string}
+         * Format: int64
+         * @description The entry's id.
+         * @example 1
          */
-        ActivityKind: "user_created" | "login" | "order_placed" | "file_uploaded";
-        /** @description One entry of an account's activity log. */
-        Activity: {
+        ActivityId: number;
+        /**
+         * Format: date-time
+         * @description When it happened (UTC), which may be a moment before the entry was written.
+         * @example 2026-11-28T09:30:00Z
+         */
+        ActivityTime: string;
+        /** @description The account was created. */
+        UserCreatedActivity: {
+            id: components["schemas"]["ActivityId"];
             /**
-             * Format: int64
-             * @description The entry's id.
-             * @example 1
+             * @description What happened. (enum property replaced by openapi-typescript)
+             * @enum {string}
              */
-            id: number;
-            kind: components["schemas"]["ActivityKind"];
+            kind: "user_created";
             /**
-             * @description Facts about it, by kind: `order_placed` has `order_id` and `total`, `login` has `ip`, `file_uploaded` has `file_id` and `filename`.
+             * @description Always empty; the entry itself is the fact.
+             * @example {}
+             */
+            details: Record<string, never>;
+            occurred_at: components["schemas"]["ActivityTime"];
+        };
+        /** @description A password log-in. */
+        LoginActivity: {
+            id: components["schemas"]["ActivityId"];
+            /**
+             * @description What happened. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "login";
+            /**
+             * @description Where the log-in came from.
+             * @example {
+             *       "ip": "203.0.113.7"
+             *     }
+             */
+            details: {
+                /**
+                 * @description The client address the server saw (behind a trusted proxy, the forwarded one).
+                 * @example 203.0.113.7
+                 */
+                ip: string;
+            };
+            occurred_at: components["schemas"]["ActivityTime"];
+        };
+        /** @description An order was placed. */
+        OrderPlacedActivity: {
+            id: components["schemas"]["ActivityId"];
+            /**
+             * @description What happened. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "order_placed";
+            /**
+             * @description The order and what it cost.
              * @example {
              *       "order_id": 1,
              *       "total": 131.78
              *     }
              */
             details: {
-                [key: string]: unknown;
+                /**
+                 * Format: int64
+                 * @description The order's id (`getOrder`).
+                 * @example 1
+                 */
+                order_id: number;
+                /**
+                 * @description The order's total, as in `Order.total`.
+                 * @example 131.78
+                 */
+                total: number;
             };
+            occurred_at: components["schemas"]["ActivityTime"];
+        };
+        /** @description A file was uploaded. */
+        FileUploadedActivity: {
+            id: components["schemas"]["ActivityId"];
             /**
-             * Format: date-time
-             * @description When it happened (UTC), which may be a moment before the entry was written.
-             * @example 2026-11-28T09:30:00Z
+             * @description What happened. (enum property replaced by openapi-typescript)
+             * @enum {string}
              */
-            occurred_at: string;
+            kind: "file_uploaded";
+            /**
+             * @description The stored file.
+             * @example {
+             *       "file_id": 1,
+             *       "filename": "hello.txt",
+             *       "size": 13
+             *     }
+             */
+            details: {
+                /**
+                 * Format: int64
+                 * @description The file's id (`downloadFile`).
+                 * @example 1
+                 */
+                file_id: number;
+                /**
+                 * @description The filename the client gave (metadata only).
+                 * @example hello.txt
+                 */
+                filename: string;
+                /**
+                 * Format: int64
+                 * @description Its size in bytes.
+                 * @example 13
+                 */
+                size: number;
+            };
+            occurred_at: components["schemas"]["ActivityTime"];
         };
         /** @description One page of activity. */
         ActivityPage: {
@@ -1440,6 +1517,12 @@ export interface components {
             /** @description The files, one part each. */
             files: string[];
         };
+        /**
+         * Format: binary
+         * @description A file's bytes, as stored; the answer's `Content-Type` is the sniffed type. `format: binary` is for OpenAPI 3.0 readers and `contentMediaType` for 3.1 ones: client generators read the body as a Blob.
+         * @example Hello, world!
+         */
+        FileBytes: string;
         /** @description A stored file's metadata. */
         StoredFile: {
             /**
@@ -1500,20 +1583,6 @@ export interface components {
         } & components["schemas"]["PageMeta"];
     };
     responses: {
-        /** @description The item. */
-        ItemFound: {
-            headers: {
-                "X-Request-ID": components["headers"]["XRequestId"];
-                "X-Process-Time": components["headers"]["XProcessTime"];
-                RateLimit: components["headers"]["RateLimit"];
-                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                ETag: components["headers"]["VersionETag"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Item"];
-            };
-        };
         /** @description This Idempotency-Key was already used with a different request. */
         IdempotencyConflict: {
             headers: {
@@ -1525,34 +1594,6 @@ export interface components {
             };
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        /** @description The account was created. */
-        UserCreated: {
-            headers: {
-                "X-Request-ID": components["headers"]["XRequestId"];
-                "X-Process-Time": components["headers"]["XProcessTime"];
-                RateLimit: components["headers"]["RateLimit"];
-                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                Location: components["headers"]["Location"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["User"];
-            };
-        };
-        /** @description The account. */
-        UserFound: {
-            headers: {
-                "X-Request-ID": components["headers"]["XRequestId"];
-                "X-Process-Time": components["headers"]["XProcessTime"];
-                RateLimit: components["headers"]["RateLimit"];
-                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                ETag: components["headers"]["VersionETag"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["User"];
             };
         };
         /** @description Another account already has this email. */
@@ -2229,7 +2270,20 @@ export interface operations {
             };
         };
         responses: {
-            201: components["responses"]["UserCreated"];
+            /** @description The account was created. */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             409: components["responses"]["EmailTaken"];
             413: components["responses"]["PayloadTooLarge"];
@@ -2253,7 +2307,20 @@ export interface operations {
             };
         };
         responses: {
-            201: components["responses"]["UserCreated"];
+            /** @description The account was created. */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             409: components["responses"]["EmailTaken"];
             413: components["responses"]["PayloadTooLarge"];
@@ -2279,7 +2346,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            200: components["responses"]["UserFound"];
+            /** @description Your account. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    ETag: components["headers"]["VersionETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
             304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ValidationFailed"];
@@ -2309,7 +2389,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            200: components["responses"]["UserFound"];
+            /** @description The account. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    ETag: components["headers"]["VersionETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
             304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -2387,7 +2480,20 @@ export interface operations {
             };
         };
         responses: {
-            200: components["responses"]["UserFound"];
+            /** @description The account as it is now. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    ETag: components["headers"]["VersionETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2506,7 +2612,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            200: components["responses"]["ItemFound"];
+            /** @description The item. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    ETag: components["headers"]["VersionETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Item"];
+                };
+            };
             304: components["responses"]["NotModified"];
             404: components["responses"]["ItemNotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -2583,7 +2702,20 @@ export interface operations {
             };
         };
         responses: {
-            200: components["responses"]["ItemFound"];
+            /** @description The item as it is now. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "X-Process-Time": components["headers"]["XProcessTime"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    ETag: components["headers"]["VersionETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Item"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2792,16 +2924,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The WebSocket handshake succeeded. No body follows; the schema describes the frames exchanged after the switch (`client` is what the client may send, `server` what it receives). */
+            /** @description The WebSocket handshake succeeded. No body follows; the frames exchanged after the switch are described in `asyncapi.yaml`. */
             101: {
                 headers: {
                     Upgrade: components["headers"]["Upgrade"];
                     "Sec-WebSocket-Accept": components["headers"]["SecWebSocketAccept"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["EchoSession"];
-                };
+                content?: never;
             };
             400: components["responses"]["BadUpgrade"];
             401: components["responses"]["Unauthorized"];
@@ -2828,16 +2958,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The WebSocket handshake succeeded. No body follows; the schema describes the frames exchanged after the switch (`client` is what the client may send, `server` what it receives). */
+            /** @description The WebSocket handshake succeeded. No body follows; the frames exchanged after the switch are described in `asyncapi.yaml`. */
             101: {
                 headers: {
                     Upgrade: components["headers"]["Upgrade"];
                     "Sec-WebSocket-Accept": components["headers"]["SecWebSocketAccept"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ChatSession"];
-                };
+                content?: never;
             };
             400: components["responses"]["BadUpgrade"];
             401: components["responses"]["Unauthorized"];
@@ -3155,7 +3283,7 @@ export interface operations {
                 };
                 content: {
                     /** @example Hello, world! */
-                    "*/*": unknown;
+                    "*/*": components["schemas"]["FileBytes"];
                 };
             };
             /** @description The requested byte range. */
@@ -3176,7 +3304,7 @@ export interface operations {
                 };
                 content: {
                     /** @example Hello */
-                    "*/*": unknown;
+                    "*/*": components["schemas"]["FileBytes"];
                 };
             };
             /** @description The client's copy (`If-None-Match`) is current; no body. */

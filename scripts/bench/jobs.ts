@@ -109,7 +109,7 @@ async function createUserTx(database: DatabaseHandle, email: string, withJobs: b
       role: 'user',
     });
     if (withJobs) {
-      await enqueueAll(trx, [welcomeEmailJob(user.id), activityJob(user.id, 'user_created')]);
+      await enqueueAll(trx, [welcomeEmailJob(user.id), activityJob(user.id, 'user_created', {})]);
     }
   });
 }

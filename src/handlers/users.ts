@@ -46,7 +46,7 @@ async function create(
     .transaction()
     .execute(async (trx) => {
       const user = await users.insertUser(trx, { ...row, password_hash, role: 'user' });
-      await enqueueAll(trx, [welcomeEmailJob(user.id), activityJob(user.id, 'user_created')]);
+      await enqueueAll(trx, [welcomeEmailJob(user.id), activityJob(user.id, 'user_created', {})]);
       return user;
     })
     .catch(conflict);

@@ -37,7 +37,7 @@ export async function enqueue(
 /**
  * Adds several jobs in one statement (one round trip), e.g. the jobs of one
  * write; build them with the kinds' job functions. Returns the ids added.
- * @example await enqueueAll(trx, [welcomeEmailJob(user.id), activityJob(user.id, 'user_created')]);
+ * @example await enqueueAll(trx, [welcomeEmailJob(user.id), activityJob(user.id, 'user_created', {})]);
  */
 export async function enqueueAll(db: Db, jobs: readonly NewJob[]): Promise<number[]> {
   return insertJobs(db, jobs);

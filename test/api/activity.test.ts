@@ -5,6 +5,7 @@ import { insertActivity } from '../../src/db/repos/activity.repo.js';
 import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { FAST_JOBS, waitForIdleQueue } from '../helpers/jobs.js';
+import { multipart, postForm, textFile } from '../helpers/multipart.js';
 import { PASSWORD, bearer, postJson, postLogin, seedUser, tokenFor } from '../helpers/users.js';
 
 interface Page {
@@ -58,7 +59,7 @@ describe('listUserActivity', () => {
     const owner = await seedUser();
     const stranger = await seedUser();
     const admin = await seedUser({ role: 'admin' });
-    await entry(owner.id, 'login', '2026-11-28T09:05:00Z');
+    await entry(owner.id, 'login', '2026-11-28T09:05:00Z', { ip: '203.0.113.7' });
     expect((await list(owner.id, tokenFor(t, stranger.id))).status).to.equal(404);
     const seen = (await (await list(owner.id, tokenFor(t, admin.id))).json()) as Page;
     expect(seen.total).to.equal(1);
@@ -66,7 +67,7 @@ describe('listUserActivity', () => {
     expect((await t.fetch(`/users/${owner.id}/activity`)).status).to.equal(401);
   });
 
-  it('shows the entries the API enqueued once the workers ran: sign-up, login, order', async () => {
+  it("shows the entries the API enqueued once the workers ran, each with its kind's details", async () => {
     const res = await postJson(t, '/users', {
       email: 'ada@example.com',
       full_name: 'Ada',
@@ -83,15 +84,37 @@ describe('listUserActivity', () => {
       .values({ owner_id: id, name: 'Pen', price: '1.00', tax: null })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await postJson(
+    const order = (await (
+      await postJson(
+        t,
+        '/orders',
+        { items: [{ item_id: item.id, quantity: 1 }], shipping_address: 'x' },
+        bearer(login.access_token),
+      )
+    ).json()) as { id: number; total: number };
+    const upload = await postForm(
       t,
-      '/orders',
-      { items: [{ item_id: item.id, quantity: 1 }], shipping_address: 'x' },
+      '/upload',
+      multipart([textFile('Hello, world!')]),
       bearer(login.access_token),
     );
+    const file = (await upload.json()) as { id: number };
     await waitForIdleQueue();
     const page = (await (await list(id, login.access_token)).json()) as Page;
-    expect(page.items.map((i) => i.kind)).to.deep.equal(['order_placed', 'login', 'user_created']);
+    expect(page.items.map((i) => [i.kind, i.details])).to.deep.equal([
+      ['file_uploaded', { file_id: file.id, filename: 'hello.txt', size: 13 }],
+      ['order_placed', { order_id: order.id, total: 1 }],
+      ['login', { ip: '127.0.0.1' }],
+      ['user_created', {}],
+    ]);
+  });
+
+  it("answers 500, and logs why, when an entry's details are not what its kind declares", async () => {
+    const me = await seedUser();
+    await entry(me.id, 'order_placed', '2026-11-28T09:10:00Z', { order_id: '1', total: 5 });
+    const res = await list(me.id, tokenFor(t, me.id));
+    expect(res.status).to.equal(500);
+    expect(JSON.stringify(t.logs)).to.include('details.order_id is not a number');
   });
 
   it('writes nothing for a user deleted before the job ran, and the job still succeeds', async () => {

@@ -93,11 +93,7 @@ function coveredByRanges(
   for (const [key, count] of seen) {
     const [operation = '', status = '', mediaType = '-'] = key.split(' ');
     let target = key;
-    // A 101 never has a body: the content declared for it documents the WebSocket frames.
-    if (status === '101' && mediaType === '-') {
-      const documented = [...declared].find((k) => k.startsWith(`${operation} 101 `));
-      if (documented !== undefined) target = documented;
-    } else if (!declared.has(key) && mediaType !== '-') {
+    if (!declared.has(key) && mediaType !== '-') {
       const types = { has: (type: string) => declared.has(`${operation} ${status} ${type}`) };
       const covering = coveringMediaType(types, mediaType);
       if (covering !== undefined) target = `${operation} ${status} ${covering}`;

@@ -3,6 +3,7 @@
  * (GET /users/{user_id}/activity). Idempotent: the entry is keyed by the job's
  * id, so a re-run adds nothing.
  */
+import type { components } from '../../../generated/openapi.js';
 import { insertActivity } from '../../db/repos/activity.repo.js';
 import type { Db, NewJob } from '../queue.js';
 import { enqueueAll } from '../queue.js';
@@ -10,30 +11,35 @@ import type { JobHandler } from '../runner.js';
 
 export const ACTIVITY = 'activity';
 
-/** What happened; the contract's ActivityKind lists the same values. */
-export type ActivityKind = 'user_created' | 'login' | 'order_placed' | 'file_uploaded';
+type Activity = components['schemas']['Activity'];
+
+/** What happened: the `kind` of the contract's Activity variants. */
+export type ActivityKind = Activity['kind'];
+
+/** The `details` the contract declares for an entry of `kind`. */
+export type ActivityDetails<K extends ActivityKind> = Extract<Activity, { kind: K }>['details'];
 
 /**
  * Appends an entry to the user's activity log, as a job in the caller's
  * transaction: the entry appears if and only if that transaction commits.
- * `details` is a small JSON object shown as is (ids, names; never secrets).
+ * `details` is what the contract declares for `kind` (ids, names; never secrets).
  * Its time is the transaction's, not the time the job ran.
  * @example await recordActivity(trx, order.user_id, 'order_placed', { order_id: order.id, total: 131.78 });
  */
-export async function recordActivity(
+export async function recordActivity<K extends ActivityKind>(
   trx: Db,
   userId: number,
-  kind: ActivityKind,
-  details: Readonly<Record<string, unknown>> = {},
+  kind: K,
+  details: ActivityDetails<K>,
 ): Promise<void> {
   await enqueueAll(trx, [activityJob(userId, kind, details)]);
 }
 
 /** The job recordActivity enqueues, for enqueueAll with other jobs of the same write. */
-export function activityJob(
+export function activityJob<K extends ActivityKind>(
   userId: number,
-  kind: ActivityKind,
-  details: Readonly<Record<string, unknown>> = {},
+  kind: K,
+  details: ActivityDetails<K>,
 ): NewJob {
   return { kind: ACTIVITY, payload: { user_id: userId, kind, details } };
 }
