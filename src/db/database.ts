@@ -189,8 +189,9 @@ export async function createDatabase(config: OpenConfig, log?: DatabaseLogger): 
 async function openPglite(dataDir: string): Promise<{ pglite: PGlite; lock: DataDirLock | undefined }> {
   // Imported here, not at the top: a server on DATABASE_URL never loads PGlite (~200 ms of start-up).
   const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLITE_EXTENSIONS: extensions } = await import('./pglite-extensions.js');
   if (dataDir === MEMORY_DATA_DIR) {
-    const pglite = new PGlite(MEMORY_DATA_DIR);
+    const pglite = new PGlite(MEMORY_DATA_DIR, { extensions });
     await pglite.waitReady;
     return { pglite, lock: undefined };
   }
@@ -198,7 +199,7 @@ async function openPglite(dataDir: string): Promise<{ pglite: PGlite; lock: Data
   await mkdir(dir, { recursive: true });
   const lock = await lockDataDir(dataDir);
   try {
-    const pglite = new PGlite(dir);
+    const pglite = new PGlite(dir, { extensions });
     await pglite.waitReady;
     return { pglite, lock };
   } catch (error) {
