@@ -9,6 +9,7 @@ import type { Input, Reply } from '../contract/types.js';
 import * as chat from '../db/repos/chat.repo.js';
 import type { ChatMessageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
+import { byId, listReply, readPaging } from './paging.js';
 
 type ChatMessage = components['schemas']['ChatMessage'];
 
@@ -43,8 +44,9 @@ export async function listRoomMessages(
   input: Input<'listRoomMessages'>,
   deps: Deps,
 ): Promise<Reply<'listRoomMessages'>> {
-  const skip = input.query.skip ?? 0;
-  const limit = input.query.limit ?? 10;
-  const { rows, total } = await chat.listRoomMessages(deps.db, { room: input.path.room, skip, limit });
-  return { status: 200, body: { items: rows.map(chatMessageToApi), total, skip, limit } };
+  const { room } = input.path;
+  const scope = { path: `/rooms/${room}/messages`, filters: {} };
+  const paging = readPaging(deps.config, scope, input.query, byId);
+  const page = await chat.listRoomMessages(deps.db, { ...paging, room });
+  return listReply(deps.config, scope, paging, page, byId, chatMessageToApi);
 }

@@ -4,6 +4,8 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, FileRow, NewFileRow } from '../schema.js';
+import { fetchPage } from './paging.js';
+import type { Page, PageRequest } from './paging.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -30,27 +32,15 @@ export async function findFile(db: Db, id: number): Promise<FileRow | undefined>
   return db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** One user's files, newest first. */
+/** One user's files, newest first (after the file with id `after`, when given). */
 export async function listFiles(
   db: Db,
-  page: { ownerId: number; skip: number; limit: number },
-): Promise<{ rows: FileRow[]; total: number }> {
-  const [rows, counted] = await Promise.all([
-    db
-      .selectFrom('files')
-      .selectAll()
-      .where('owner_id', '=', page.ownerId)
-      .orderBy('id', 'desc')
-      .offset(page.skip)
-      .limit(page.limit)
-      .execute(),
-    db
-      .selectFrom('files')
-      .select((eb) => eb.fn.countAll<number>().as('total'))
-      .where('owner_id', '=', page.ownerId)
-      .executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(counted.total) };
+  page: PageRequest & { ownerId: number; after?: number | undefined },
+): Promise<Page<FileRow>> {
+  const matching = db.selectFrom('files').where('owner_id', '=', page.ownerId);
+  let rows = matching.selectAll().orderBy('id', 'desc');
+  if (page.after !== undefined) rows = rows.where('id', '<', page.after);
+  return fetchPage(db, rows, matching, page);
 }
 
 /** Deletes the row; returns its storage key so the caller removes the bytes after commit. */
