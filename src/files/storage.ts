@@ -6,9 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Kysely } from 'kysely';
 import type { FilesConfig } from '../config.js';
-import type { Database } from '../db/schema.js';
+import type { DatabaseHandle } from '../db/database.js';
 import { createDatabaseStorage } from './database-storage.js';
 import { createLocalStorage } from './local-storage.js';
 
@@ -49,8 +48,8 @@ export function assertStorageKey(key: string): void {
 
 /**
  * The configured driver.
- * @example const storage = createFileStorage(config.files, db);
+ * @example const storage = createFileStorage(config.files, database);
  */
-export function createFileStorage(config: FilesConfig, db: Kysely<Database>): FileStorage {
-  return config.storage === 'database' ? createDatabaseStorage(db) : createLocalStorage(config.dir);
+export function createFileStorage(config: FilesConfig, database: DatabaseHandle): FileStorage {
+  return config.storage === 'database' ? createDatabaseStorage(database) : createLocalStorage(config.dir);
 }
