@@ -3,8 +3,8 @@
  * CHUNK_BYTES each; see db/repos/file-chunks.repo.ts), so every process and
  * instance sharing the database sees it. Works the same on PGlite and PostgreSQL.
  *
- * Writing: chunks are sent WRITE_BATCH at a time, one INSERT per batch, while
- * the next batch is read from the client; at most one INSERT is in flight,
+ * Writing: chunks are sent WRITE_BATCH at a time, one statement per batch, while
+ * the next batch is read from the client; at most one batch is in flight,
  * and the source is not read further until it ends (backpressure), so an
  * upload holds at most two batches in memory. No transaction spans the
  * upload: PGlite has one connection, and a long transaction there would
@@ -28,10 +28,14 @@ import type { ByteRange, FileStorage } from './storage.js';
 
 /** 1 MiB: the unit of storage and of range reads. */
 export const CHUNK_BYTES = 1024 * 1024;
-/** Chunks per INSERT. */
+/** Chunks per write statement. */
 const WRITE_BATCH = 2;
-/** Chunks per read query. */
-const READ_BATCH = 4;
+/**
+ * Chunks per read query. On PGlite one: its bytea arrives as hex text, and a
+ * larger result grows PGlite's WebAssembly heap (which never shrinks) and the
+ * process's RSS with it.
+ */
+const READ_BATCH = { postgres: 4, pglite: 1 } as const;
 
 async function writeChunks(database: DatabaseHandle, key: string, source: Readable): Promise<void> {
   let pending: Buffer[] = [];
@@ -43,7 +47,7 @@ async function writeChunks(database: DatabaseHandle, key: string, source: Readab
     await inFlight; // one INSERT at a time: the source waits here while the database is behind
     const rows = batch;
     batch = [];
-    inFlight = insertChunks(database.db, key, rows);
+    inFlight = insertChunks(database, key, rows);
     // Handled where it is awaited (above, or at the end); this only keeps it from counting as unhandled.
     inFlight.catch(() => undefined);
   };
@@ -54,23 +58,29 @@ async function writeChunks(database: DatabaseHandle, key: string, source: Readab
     pendingBytes = 0;
     if (batch.length >= WRITE_BATCH) await send();
   };
-  for await (const chunk of source as AsyncIterable<Buffer>) {
-    let rest = chunk;
-    while (pendingBytes + rest.length >= CHUNK_BYTES) {
-      const take = CHUNK_BYTES - pendingBytes;
-      pending.push(rest.subarray(0, take));
-      pendingBytes += take;
-      rest = rest.subarray(take);
-      await cut();
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      let rest = chunk;
+      while (pendingBytes + rest.length >= CHUNK_BYTES) {
+        const take = CHUNK_BYTES - pendingBytes;
+        pending.push(rest.subarray(0, take));
+        pendingBytes += take;
+        rest = rest.subarray(take);
+        await cut();
+      }
+      if (rest.length > 0) {
+        pending.push(rest);
+        pendingBytes += rest.length;
+      }
     }
-    if (rest.length > 0) {
-      pending.push(rest);
-      pendingBytes += rest.length;
-    }
+    if (pendingBytes > 0 || seq === 0) await cut(); // an empty object is one empty chunk
+    if (batch.length > 0) await send();
+    await inFlight;
+  } catch (error) {
+    // Let a batch still being written land first, so that the caller's cleanup removes it too.
+    await inFlight.catch(() => undefined);
+    throw error;
   }
-  if (pendingBytes > 0 || seq === 0) await cut(); // an empty object is one empty chunk
-  if (batch.length > 0) await send();
-  await inFlight;
 }
 
 /** Yields the object's bytes in [start, end], READ_BATCH chunks per query. */
@@ -91,8 +101,9 @@ async function* readRange(
     if (first <= last) wanted.push({ seq, first, last });
     if (range !== undefined && offset > range.end) break;
   }
-  for (let i = 0; i < wanted.length; i += READ_BATCH) {
-    const group = wanted.slice(i, i + READ_BATCH);
+  const perQuery = READ_BATCH[database.kind];
+  for (let i = 0; i < wanted.length; i += perQuery) {
+    const group = wanted.slice(i, i + perQuery);
     const from = group[0]?.seq ?? 0;
     const to = group.at(-1)?.seq ?? 0;
     const chunks = await readChunks(database, key, from, to);

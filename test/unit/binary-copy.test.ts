@@ -3,7 +3,7 @@ import { parseBinaryCopy } from '../../src/db/repos/file-chunks.repo.js';
 
 /** COPY … (FORMAT binary) output for one bytea column, as PostgreSQL writes it. */
 function copyOutput(rows: readonly Buffer[], extension = Buffer.alloc(0)): Buffer {
-  const parts = [Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(4)];
+  const parts: Buffer[] = [Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(4)];
   const length = Buffer.alloc(4);
   length.writeUInt32BE(extension.length);
   parts.push(length, extension);
