@@ -1118,13 +1118,23 @@ export interface components {
             /** @description The orders on this page. */
             items: components["schemas"]["OrderSummary"][];
         } & components["schemas"]["PageMeta"];
+        /**
+         * @description The next page (RFC 8288): `<URL>; rel="next"`, the URL relative to this server, with the same path, filters and `limit` and the page's `next_cursor`.
+         * @example </items?limit=10&cursor=WzQyXQ.nPq3yvR0cTQ1b2c0ZmRhYQ>; rel="next"
+         */
+        NextPageLink: string;
         /** @description The paging envelope that every list answer shares; each list adds its own `items`. */
         PageMeta: {
             /**
-             * @description How many entries match, over all pages.
+             * @description How many entries match, over all pages, counted up to 10,000; when more match, this is 10,000 and `total_capped` is true.
              * @example 42
              */
             total: number;
+            /**
+             * @description True when more than 10,000 entries match, so `total` is a lower bound.
+             * @example false
+             */
+            total_capped: boolean;
             /**
              * @description The `skip` that was applied.
              * @example 0
@@ -1135,6 +1145,11 @@ export interface components {
              * @example 10
              */
             limit: number;
+            /**
+             * @description The `cursor` that fetches the page after this one (with the same path, filters and `limit`), or null on the last page.
+             * @example WzQyXQ.nPq3yvR0cTQ1b2c0ZmRhYQ
+             */
+            next_cursor: string | null;
         };
         /**
          * @description A chat room's name, 1..64 letters, digits, `_` or `-`.
@@ -1898,7 +1913,7 @@ export interface components {
     };
     parameters: {
         /**
-         * @description How many entries to skip from the start of the list.
+         * @description How many entries to skip from the start of the list (or, with `cursor`, from the cursor's position). At most 10,000: page deeper with `cursor`, whose cost does not grow with depth.
          * @example 0
          */
         Skip: number;
@@ -1907,6 +1922,11 @@ export interface components {
          * @example 10
          */
         Limit: number;
+        /**
+         * @description Continue after the last entry of a previous page: that page's `next_cursor` (also in its `Link: <…>; rel="next"` header). Opaque and signed; it is valid only for the list, path and filters (`q`, `user_id`) it was made for. A malformed, altered or foreign cursor is a 422.
+         * @example WzQyXQ.nPq3yvR0cTQ1b2c0ZmRhYQ
+         */
+        Cursor: string;
         /**
          * @description The account's id.
          * @example 1
@@ -2220,7 +2240,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description How many entries to skip from the start of the list.
+                 * @description How many entries to skip from the start of the list (or, with `cursor`, from the cursor's position). At most 10,000: page deeper with `cursor`, whose cost does not grow with depth.
                  * @example 0
                  */
                 skip?: components["parameters"]["Skip"];
@@ -2229,6 +2249,11 @@ export interface operations {
                  * @example 10
                  */
                 limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Continue after the last entry of a previous page: that page's `next_cursor` (also in its `Link: <…>; rel="next"` header). Opaque and signed; it is valid only for the list, path and filters (`q`, `user_id`) it was made for. A malformed, altered or foreign cursor is a 422.
+                 * @example WzQyXQ.nPq3yvR0cTQ1b2c0ZmRhYQ
+                 */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -2243,6 +2268,8 @@ export interface operations {
                     "X-Process-Time": components["headers"]["XProcessTime"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description The next page, as `<URL>; rel="next"`; absent on the last page. */
+                    Link?: components["schemas"]["NextPageLink"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2513,7 +2540,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description How many entries to skip from the start of the list.
+                 * @description How many entries to skip from the start of the list (or, with `cursor`, from the cursor's position). At most 10,000: page deeper with `cursor`, whose cost does not grow with depth.
                  * @example 0
                  */
                 skip?: components["parameters"]["Skip"];
@@ -2522,6 +2549,11 @@ export interface operations {
                  * @example 10
                  */
                 limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Continue after the last entry of a previous page: that page's `next_cursor` (also in its `Link: <…>; rel="next"` header). Opaque and signed; it is valid only for the list, path and filters (`q`, `user_id`) it was made for. A malformed, altered or foreign cursor is a 422.
+                 * @example WzQyXQ.nPq3yvR0cTQ1b2c0ZmRhYQ
+                 */
+                cursor?: components["parameters"]["Cursor"];
                 /**
                  * @description Text to find in the name or description, case-insensitively.
                  * @example keyboard
@@ -2541,6 +2573,8 @@ export interface operations {
                     "X-Process-Time": components["headers"]["XProcessTime"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description The next page, as `<URL>; rel="next"`; absent on the last page. */
+                    Link?: components["schemas"]["NextPageLink"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2785,7 +2819,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description How many entries to skip from the start of the list.
+                 * @description How many entries to skip from the start of the list (or, with `cursor`, from the cursor's position). At most 10,000: page deeper with `cursor`, whose cost does not grow with depth.
                  * @example 0
                  */
                 skip?: components["parameters"]["Skip"];
@@ -2794,6 +2828,11 @@ export interface operations {
                  * @example 10
                  */
                 limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Continue after the last entry of a previous page: that page's `next_cursor` (also in its `Link: <…>; rel="next"` header). Opaque and signed; it is valid only for the list, path and filters (`q`, `user_id`) it was made for. A malformed, altered or foreign cursor is a 422.
+                 * @example WzQyXQ.nPq3yvR0cTQ1b2c0ZmRhYQ
+                 */
+                cursor?: components["parameters"]["Cursor"];
                 /**
                  * @description Only this user's orders.
                  * @example 1
@@ -2813,6 +2852,8 @@ export interface operations {
                     "X-Process-Time": components["headers"]["XProcessTime"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description The next page, as `<URL>; rel="next"`; absent on the last page. */
+                    Link?: components["schemas"]["NextPageLink"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2981,7 +3022,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description How many entries to skip from the start of the list.
+                 * @description How many entries to skip from the start of the list (or, with `cursor`, from the cursor's position). At most 10,000: page deeper with `cursor`, whose cost does not grow with depth.
                  * @example 0
                  */
                 skip?: components["parameters"]["Skip"];
@@ -2990,6 +3031,11 @@ export interface operations {
                  * @example 10
                  */
                 limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Continue after the last entry of a previous page: that page's `next_cursor` (also in its `Link: <…>; rel="next"` header). Opaque and signed; it is valid only for the list, path and filters (`q`, `user_id`) it was made for. A malformed, altered or foreign cursor is a 422.
+                 * @example WzQyXQ.nPq3yvR0cTQ1b2c0ZmRhYQ
+                 */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path: {
@@ -3010,6 +3056,8 @@ export interface operations {
                     "X-Process-Time": components["headers"]["XProcessTime"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description The next page, as `<URL>; rel="next"`; absent on the last page. */
+                    Link?: components["schemas"]["NextPageLink"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3027,7 +3075,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description How many entries to skip from the start of the list.
+                 * @description How many entries to skip from the start of the list (or, with `cursor`, from the cursor's position). At most 10,000: page deeper with `cursor`, whose cost does not grow with depth.
                  * @example 0
                  */
                 skip?: components["parameters"]["Skip"];
@@ -3036,6 +3084,11 @@ export interface operations {
                  * @example 10
                  */
                 limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Continue after the last entry of a previous page: that page's `next_cursor` (also in its `Link: <…>; rel="next"` header). Opaque and signed; it is valid only for the list, path and filters (`q`, `user_id`) it was made for. A malformed, altered or foreign cursor is a 422.
+                 * @example WzQyXQ.nPq3yvR0cTQ1b2c0ZmRhYQ
+                 */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path: {
@@ -3056,6 +3109,8 @@ export interface operations {
                     "X-Process-Time": components["headers"]["XProcessTime"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description The next page, as `<URL>; rel="next"`; absent on the last page. */
+                    Link?: components["schemas"]["NextPageLink"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3199,7 +3254,7 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description How many entries to skip from the start of the list.
+                 * @description How many entries to skip from the start of the list (or, with `cursor`, from the cursor's position). At most 10,000: page deeper with `cursor`, whose cost does not grow with depth.
                  * @example 0
                  */
                 skip?: components["parameters"]["Skip"];
@@ -3208,6 +3263,11 @@ export interface operations {
                  * @example 10
                  */
                 limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Continue after the last entry of a previous page: that page's `next_cursor` (also in its `Link: <…>; rel="next"` header). Opaque and signed; it is valid only for the list, path and filters (`q`, `user_id`) it was made for. A malformed, altered or foreign cursor is a 422.
+                 * @example WzQyXQ.nPq3yvR0cTQ1b2c0ZmRhYQ
+                 */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -3222,6 +3282,8 @@ export interface operations {
                     "X-Process-Time": components["headers"]["XProcessTime"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description The next page, as `<URL>; rel="next"`; absent on the last page. */
+                    Link?: components["schemas"]["NextPageLink"];
                     [name: string]: unknown;
                 };
                 content: {

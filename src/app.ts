@@ -180,7 +180,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       }),
     },
     files: {
-      storage: createFileStorage(config.files, database.db),
+      storage: createFileStorage(config.files, database),
     },
   };
   // The gate opens with the database (validators left to warm up compile on first use anyway).

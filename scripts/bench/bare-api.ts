@@ -4,7 +4,7 @@
  * contract, routing index, validation, logging, request id or problem+json):
  *
  *   GET  /users/me  JWT verify (createTokenService) + findUserById, userRowToUser
- *   GET  /items     listItems with skip/limit/q, itemRowToItem
+ *   GET  /items     listItems with skip/limit/q/cursor (readPaging, listReply), itemRowToItem
  *   POST /orders    JWT verify + findUserById (the bearer check's SQL), the body
  *                   read and JSON.parse'd and hashed (sha256, as createOrder
  *                   does for idempotency), then the same transaction as
@@ -27,6 +27,7 @@ import { findUserById } from '../../src/db/repos/users.repo.js';
 import type { UserRow } from '../../src/db/schema.js';
 import { itemRowToItem } from '../../src/handlers/items.js';
 import { orderToApi } from '../../src/handlers/orders.js';
+import { byId, listReply, readPaging } from '../../src/handlers/paging.js';
 import { userRowToUser } from '../../src/handlers/users.js';
 import { recordActivity } from '../../src/jobs/index.js';
 import { benchAppEnv, closeServer, exitOnSignal, listenAndAnnounce } from './serve.js';
@@ -89,10 +90,21 @@ async function usersMe(req: IncomingMessage, res: ServerResponse): Promise<void>
 
 async function items(req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
   const query = new URLSearchParams(rawQuery);
-  const skip = Number(query.get('skip') ?? 0);
-  const limit = Number(query.get('limit') ?? 10);
-  const { rows, total } = await listItems(db, { skip, limit, q: query.get('q') ?? undefined });
-  send(res, 200, { items: rows.map(itemRowToItem), total, skip, limit });
+  const q = query.get('q') ?? undefined;
+  const cursor = query.get('cursor') ?? undefined;
+  const scope = { path: '/items', filters: { q } };
+  const paging = readPaging(
+    config,
+    scope,
+    {
+      skip: Number(query.get('skip') ?? 0),
+      limit: Number(query.get('limit') ?? 10),
+      ...(cursor ? { cursor } : {}),
+    },
+    byId,
+  );
+  const reply = listReply(config, scope, paging, await listItems(db, { ...paging, q }), byId, itemRowToItem);
+  send(res, 200, reply.body, reply.headers.Link === undefined ? {} : { Link: reply.headers.Link });
 }
 
 async function orders(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -22,6 +22,12 @@ export interface DatabaseHandle {
    * one connection may be busy: a transaction longer than timeoutMs makes it false.
    */
   ping(timeoutMs?: number): Promise<boolean>;
+  /**
+   * Runs `work` on a pool client of its own and releases it after (destroying it
+   * if `work` failed): for what Kysely cannot express, such as COPY streams
+   * (repos/file-chunks.repo.ts). On PGlite that is the one connection: keep `work` short.
+   */
+  withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   /** The pool's connections (for /metrics); undefined until the database is open. */
   poolStats(): { total: number; idle: number; waiting: number } | undefined;
   /** Ends the pool, then closes PGlite. Safe to call twice. */
@@ -151,6 +157,18 @@ export function openDatabase(
     kind,
     ready,
     ping: (timeoutMs = 1000) => ping(db, timeoutMs),
+    async withClient(work) {
+      const client = await (await gatedPool()).connect();
+      let failed = false;
+      try {
+        return await work(client);
+      } catch (error) {
+        failed = true;
+        throw error;
+      } finally {
+        client.release(failed);
+      }
+    },
     poolStats: () =>
       openPoolRef === undefined
         ? undefined
@@ -189,8 +207,9 @@ export async function createDatabase(config: OpenConfig, log?: DatabaseLogger): 
 async function openPglite(dataDir: string): Promise<{ pglite: PGlite; lock: DataDirLock | undefined }> {
   // Imported here, not at the top: a server on DATABASE_URL never loads PGlite (~200 ms of start-up).
   const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLITE_EXTENSIONS: extensions } = await import('./pglite-extensions.js');
   if (dataDir === MEMORY_DATA_DIR) {
-    const pglite = new PGlite(MEMORY_DATA_DIR);
+    const pglite = new PGlite(MEMORY_DATA_DIR, { extensions });
     await pglite.waitReady;
     return { pglite, lock: undefined };
   }
@@ -198,7 +217,7 @@ async function openPglite(dataDir: string): Promise<{ pglite: PGlite; lock: Data
   await mkdir(dir, { recursive: true });
   const lock = await lockDataDir(dataDir);
   try {
-    const pglite = new PGlite(dir);
+    const pglite = new PGlite(dir, { extensions });
     await pglite.waitReady;
     return { pglite, lock };
   } catch (error) {

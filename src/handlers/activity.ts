@@ -3,12 +3,30 @@ import type { components } from '../../generated/openapi.js';
 import { ApiError } from '../contract/errors.js';
 import type { Input, Reply } from '../contract/types.js';
 import { listActivity } from '../db/repos/activity.repo.js';
+import type { ActivityPosition } from '../db/repos/activity.repo.js';
 import type { ActivityRow } from '../db/schema.js';
 import { findUserById } from '../db/repos/users.repo.js';
 import type { Deps } from '../deps.js';
 import { caller } from './caller.js';
+import { listReply, readPaging } from './paging.js';
+import type { CursorKey } from './paging.js';
 
 type Activity = components['schemas']['Activity'];
+
+/**
+ * The log is ordered by time, then id: its cursor holds both. Times are
+ * written from a JS Date, so milliseconds hold them exactly.
+ */
+const byTimeAndId: CursorKey<ActivityRow, ActivityPosition> = {
+  of: (row) => [row.occurred_at.toISOString(), row.id],
+  parse: (json) => {
+    if (!Array.isArray(json) || json.length !== 2) return undefined;
+    const [at, id] = json as unknown[];
+    if (typeof at !== 'string' || !Number.isSafeInteger(id) || (id as number) < 1) return undefined;
+    const occurredAt = new Date(at);
+    return Number.isNaN(occurredAt.getTime()) ? undefined : { occurredAt, id: id as number };
+  },
+};
 
 // recordActivity types what it writes by kind; a row that says otherwise is a bug, logged as a 500.
 function text(row: ActivityRow, key: string): string {
@@ -62,8 +80,8 @@ export async function listUserActivity(
   if (userId !== me.id && (await findUserById(deps.db, userId)) === undefined) {
     throw new ApiError(404, 'User not found');
   }
-  const skip = input.query.skip ?? 0;
-  const limit = input.query.limit ?? 10;
-  const { rows, total } = await listActivity(deps.db, { userId, skip, limit });
-  return { status: 200, body: { items: rows.map(activityRowToActivity), total, skip, limit } };
+  const scope = { path: `/users/${userId}/activity`, filters: {} };
+  const paging = readPaging(deps.config, scope, input.query, byTimeAndId);
+  const page = await listActivity(deps.db, { ...paging, userId });
+  return listReply(deps.config, scope, paging, page, byTimeAndId, activityRowToActivity);
 }

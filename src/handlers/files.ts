@@ -14,6 +14,7 @@ import { contentDisposition } from '../files/filename.js';
 import { byteRange, etagOf, noneMatch } from '../files/range.js';
 import { activityJob, enqueueAll } from '../jobs/index.js';
 import { caller } from './caller.js';
+import { byId, listReply, readPaging } from './paging.js';
 
 type StoredFile = components['schemas']['StoredFile'];
 
@@ -90,10 +91,10 @@ export async function uploadFiles(input: Input<'uploadFiles'>, deps: Deps): Prom
 
 export async function listFiles(input: Input<'listFiles'>, deps: Deps): Promise<Reply<'listFiles'>> {
   const me = caller(input.principal);
-  const skip = input.query.skip ?? 0;
-  const limit = input.query.limit ?? 10;
-  const { rows, total } = await files.listFiles(deps.db, { ownerId: me.id, skip, limit });
-  return { status: 200, body: { items: rows.map(fileRowToApi), total, skip, limit } };
+  const scope = { path: '/files', filters: {} };
+  const paging = readPaging(deps.config, scope, input.query, byId);
+  const page = await files.listFiles(deps.db, { ...paging, ownerId: me.id });
+  return listReply(deps.config, scope, paging, page, byId, fileRowToApi);
 }
 
 /** The file, if the caller owns it or is an admin; 404 otherwise (as if it did not exist). */

@@ -7,6 +7,7 @@ import type { ItemRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { caller } from './caller.js';
 import { changedMeanwhile, ifMatch, noneMatch, versionTag } from './conditional.js';
+import { byId, listReply, readPaging } from './paging.js';
 
 type Item = components['schemas']['Item'];
 
@@ -39,10 +40,11 @@ async function ownItem(deps: Deps, principal: Principal | undefined, id: number)
 }
 
 export async function listItems(input: Input<'listItems'>, deps: Deps): Promise<Reply<'listItems'>> {
-  const skip = input.query.skip ?? 0;
-  const limit = input.query.limit ?? 10;
-  const { rows, total } = await items.listItems(deps.db, { skip, limit, q: input.query.q });
-  return { status: 200, body: { items: rows.map(itemRowToItem), total, skip, limit } };
+  const { q } = input.query;
+  const scope = { path: '/items', filters: { q } };
+  const paging = readPaging(deps.config, scope, input.query, byId);
+  const page = await items.listItems(deps.db, { ...paging, q });
+  return listReply(deps.config, scope, paging, page, byId, itemRowToItem);
 }
 
 export async function createItem(input: Input<'createItem'>, deps: Deps): Promise<Reply<'createItem'>> {

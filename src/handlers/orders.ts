@@ -13,6 +13,7 @@ import type { OrderRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { recordActivity } from '../jobs/index.js';
 import { caller } from './caller.js';
+import { byId, listReply, readPaging } from './paging.js';
 
 type Order = components['schemas']['Order'];
 type OrderSummary = components['schemas']['OrderSummary'];
@@ -138,14 +139,10 @@ export async function listOrders(input: Input<'listOrders'>, deps: Deps): Promis
   if (!me.admin && wanted !== undefined && wanted !== me.id) {
     throw new ApiError(403, "Only an admin may list other users' orders.");
   }
-  const skip = input.query.skip ?? 0;
-  const limit = input.query.limit ?? 10;
-  const { rows, total } = await orders.listOrders(deps.db, {
-    skip,
-    limit,
-    userId: me.admin ? wanted : me.id,
-  });
-  return { status: 200, body: { items: rows.map(orderRowToSummary), total, skip, limit } };
+  const scope = { path: '/orders', filters: { user_id: wanted } };
+  const paging = readPaging(deps.config, scope, input.query, byId);
+  const page = await orders.listOrders(deps.db, { ...paging, userId: me.admin ? wanted : me.id });
+  return listReply(deps.config, scope, paging, page, byId, orderRowToSummary);
 }
 
 export async function getOrder(input: Input<'getOrder'>, deps: Deps): Promise<Reply<'getOrder'>> {

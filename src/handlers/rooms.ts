@@ -8,6 +8,7 @@ import type { Input, Reply } from '../contract/types.js';
 import * as chat from '../db/repos/chat.repo.js';
 import type { Deps } from '../deps.js';
 import { chatMessageToApi } from '../mappers/chat.js';
+import { byId, listReply, readPaging } from './paging.js';
 
 /** 426 with `Upgrade: websocket` (RFC 9110 §15.5.22): the client must repeat the request as an upgrade. */
 function upgradeRequired(): ApiError {
@@ -30,8 +31,9 @@ export async function listRoomMessages(
   input: Input<'listRoomMessages'>,
   deps: Deps,
 ): Promise<Reply<'listRoomMessages'>> {
-  const skip = input.query.skip ?? 0;
-  const limit = input.query.limit ?? 10;
-  const { rows, total } = await chat.listRoomMessages(deps.db, { room: input.path.room, skip, limit });
-  return { status: 200, body: { items: rows.map(chatMessageToApi), total, skip, limit } };
+  const { room } = input.path;
+  const scope = { path: `/rooms/${room}/messages`, filters: {} };
+  const paging = readPaging(deps.config, scope, input.query, byId);
+  const page = await chat.listRoomMessages(deps.db, { ...paging, room });
+  return listReply(deps.config, scope, paging, page, byId, chatMessageToApi);
 }

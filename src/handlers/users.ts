@@ -9,6 +9,7 @@ import { activityJob, enqueueAll, welcomeEmailJob } from '../jobs/index.js';
 import { caller, notSignedIn } from './caller.js';
 import { changedMeanwhile, ifMatch, noneMatch, versionTag } from './conditional.js';
 import type { Caller } from './caller.js';
+import { byId, listReply, readPaging } from './paging.js';
 
 type User = components['schemas']['User'];
 
@@ -88,10 +89,10 @@ export async function getCurrentUser(
 }
 
 export async function listUsers(input: Input<'listUsers'>, deps: Deps): Promise<Reply<'listUsers'>> {
-  const skip = input.query.skip ?? 0;
-  const limit = input.query.limit ?? 10;
-  const { rows, total } = await users.listUsers(deps.db, skip, limit);
-  return { status: 200, body: { items: rows.map(userRowToUser), total, skip, limit } };
+  const scope = { path: '/users', filters: {} };
+  const paging = readPaging(deps.config, scope, input.query, byId);
+  const page = await users.listUsers(deps.db, paging);
+  return listReply(deps.config, scope, paging, page, byId, userRowToUser);
 }
 
 export async function getUser(input: Input<'getUser'>, deps: Deps): Promise<Reply<'getUser'>> {

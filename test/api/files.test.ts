@@ -451,6 +451,28 @@ for (const driver of DRIVERS) {
         ).to.equal(true);
       });
 
+      it('keeps every byte of a file stored and read in several batches of chunks, whole and in ranges', async () => {
+        const MiB = 1024 * 1024;
+        const data = unsniffableBytes(9 * MiB + 777);
+        const big = await stored(
+          await upload([
+            { name: 'file', filename: 'big.bin', contentType: 'application/octet-stream', data },
+          ]),
+        );
+        const whole = Buffer.from(await (await download({}, big.id)).arrayBuffer());
+        expect(whole.length).to.equal(data.length);
+        expect(sha256(whole)).to.equal(sha256(data));
+        for (const [start, end] of [
+          [4 * MiB - 3, 8 * MiB + 2],
+          [9 * MiB, 9 * MiB + 776],
+          [0, 0],
+        ] as const) {
+          const part = await download({ Range: `bytes=${start}-${end}` }, big.id);
+          expect(part.status).to.equal(206);
+          expect(Buffer.from(await part.arrayBuffer()).equals(data.subarray(start, end + 1))).to.equal(true);
+        }
+      });
+
       it('serves an empty file', async () => {
         const empty = await stored(await upload([textFile('', 'empty.txt')]));
         const res = await download({}, empty.id);

@@ -43,6 +43,7 @@ export function neverOpens(): DatabaseHandle {
     kind: 'postgres',
     ping: async () => false,
     poolStats: () => undefined,
+    withClient: () => new Promise(() => undefined),
     close: async () => undefined,
   };
 }

@@ -13,6 +13,7 @@ import * as jobs from './2026_11_28_0006_jobs.js';
 import * as wsSessions from './2026_11_28_0007_ws_sessions.js';
 import * as rateLimits from './2026_12_03_0001_rate_limits.js';
 import * as rowVersions from './2026_12_03_0008_row_versions.js';
+import * as itemsSearch from './2026_12_03_0009_items_search.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '2026_11_28_0001_users': users,
@@ -24,4 +25,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '2026_11_28_0007_ws_sessions': wsSessions,
   '2026_12_03_0001_rate_limits': rateLimits,
   '2026_12_03_0008_row_versions': rowVersions,
+  '2026_12_03_0009_items_search': itemsSearch,
 };

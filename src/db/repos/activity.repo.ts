@@ -1,6 +1,8 @@
 /** The activity log: written by the `activity` job, read by GET /users/{user_id}/activity. */
 import { sql } from 'kysely';
 import type { ActivityRow, Db } from '../schema.js';
+import { fetchPage } from './paging.js';
+import type { Page, PageRequest } from './paging.js';
 
 export interface NewActivity {
   readonly userId: number;
@@ -23,26 +25,26 @@ export async function insertActivity(db: Db, entry: NewActivity): Promise<boolea
   return Number(result.numAffectedRows ?? 0n) > 0;
 }
 
-/** Newest first, with the total over all pages. */
+/** Where a page of activity starts: after the entry at (occurredAt, id) in newest-first order. */
+export interface ActivityPosition {
+  readonly occurredAt: Date;
+  readonly id: number;
+}
+
+/** One user's entries, newest first (ties by id), after `after` when given. */
 export async function listActivity(
   db: Db,
-  page: { userId: number; skip: number; limit: number },
-): Promise<{ rows: ActivityRow[]; total: number }> {
-  const [rows, count] = await Promise.all([
-    db
-      .selectFrom('activity')
-      .selectAll()
-      .where('user_id', '=', page.userId)
-      .orderBy('occurred_at', 'desc')
-      .orderBy('id', 'desc')
-      .offset(page.skip)
-      .limit(page.limit)
-      .execute(),
-    db
-      .selectFrom('activity')
-      .select((eb) => eb.fn.countAll<number>().as('total'))
-      .where('user_id', '=', page.userId)
-      .executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.total) };
+  page: PageRequest & { userId: number; after?: ActivityPosition | undefined },
+): Promise<Page<ActivityRow>> {
+  const matching = db.selectFrom('activity').where('user_id', '=', page.userId);
+  let rows = matching.selectAll().orderBy('occurred_at', 'desc').orderBy('id', 'desc');
+  if (page.after !== undefined) {
+    // A row comparison, answered from activity_user_occurred_idx.
+    rows = rows.where(
+      sql`(occurred_at, id)`,
+      '<',
+      sql`(${page.after.occurredAt}::timestamptz, ${page.after.id})`,
+    );
+  }
+  return fetchPage(db, rows, matching, page);
 }

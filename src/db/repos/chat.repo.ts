@@ -4,6 +4,8 @@
  * turn rather than one per message.
  */
 import type { ChatMessageRow, Db } from '../schema.js';
+import { fetchPage } from './paging.js';
+import type { Page, PageRequest } from './paging.js';
 
 export interface NewChatMessage {
   readonly room: string;
@@ -52,25 +54,13 @@ export async function messagesSince(
     .execute();
 }
 
-/** One page of a room's history, newest first. */
+/** One page of a room's history, newest first (after the message with id `after`, when given). */
 export async function listRoomMessages(
   db: Db,
-  page: { room: string; skip: number; limit: number },
-): Promise<{ rows: ChatMessageRow[]; total: number }> {
-  const [rows, counted] = await Promise.all([
-    db
-      .selectFrom('chat_messages')
-      .selectAll()
-      .where('room', '=', page.room)
-      .orderBy('id', 'desc')
-      .offset(page.skip)
-      .limit(page.limit)
-      .execute(),
-    db
-      .selectFrom('chat_messages')
-      .select((eb) => eb.fn.countAll<number>().as('total'))
-      .where('room', '=', page.room)
-      .executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(counted.total) };
+  page: PageRequest & { room: string; after?: number | undefined },
+): Promise<Page<ChatMessageRow>> {
+  const matching = db.selectFrom('chat_messages').where('room', '=', page.room);
+  let rows = matching.selectAll().orderBy('id', 'desc');
+  if (page.after !== undefined) rows = rows.where('id', '<', page.after);
+  return fetchPage(db, rows, matching, page);
 }

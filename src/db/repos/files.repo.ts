@@ -3,6 +3,8 @@
  * is inserted only once its bytes are durably stored.
  */
 import type { Db, FileRow, NewFileRow, Trx } from '../schema.js';
+import { fetchPage } from './paging.js';
+import type { Page, PageRequest } from './paging.js';
 
 /** Inserts rows in the given order and returns them in that order. */
 export async function insertFiles(trx: Trx, rows: readonly NewFileRow[]): Promise<FileRow[]> {
@@ -24,27 +26,15 @@ export async function findFile(db: Db, id: number): Promise<FileRow | undefined>
   return db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** One user's files, newest first. */
+/** One user's files, newest first (after the file with id `after`, when given). */
 export async function listFiles(
   db: Db,
-  page: { ownerId: number; skip: number; limit: number },
-): Promise<{ rows: FileRow[]; total: number }> {
-  const [rows, counted] = await Promise.all([
-    db
-      .selectFrom('files')
-      .selectAll()
-      .where('owner_id', '=', page.ownerId)
-      .orderBy('id', 'desc')
-      .offset(page.skip)
-      .limit(page.limit)
-      .execute(),
-    db
-      .selectFrom('files')
-      .select((eb) => eb.fn.countAll<number>().as('total'))
-      .where('owner_id', '=', page.ownerId)
-      .executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(counted.total) };
+  page: PageRequest & { ownerId: number; after?: number | undefined },
+): Promise<Page<FileRow>> {
+  const matching = db.selectFrom('files').where('owner_id', '=', page.ownerId);
+  let rows = matching.selectAll().orderBy('id', 'desc');
+  if (page.after !== undefined) rows = rows.where('id', '<', page.after);
+  return fetchPage(db, rows, matching, page);
 }
 
 /** Deletes the row; returns its storage key so the caller removes the bytes after commit. */

@@ -3,6 +3,8 @@ import { sql } from 'kysely';
 import type { ExpressionBuilder } from 'kysely';
 import type { Database, Db, ItemRow, ItemTable } from '../schema.js';
 import type { Insertable, Updateable } from 'kysely';
+import { fetchPage } from './paging.js';
+import type { Page, PageRequest } from './paging.js';
 
 /** A LIKE pattern that matches `text` literally anywhere (its %, _ and \ escaped). */
 export function containsPattern(text: string): string {
@@ -32,19 +34,16 @@ export async function findUserItem(
   return query.executeTakeFirst();
 }
 
-/** Newest first, optionally filtered by `q` over name and description, with the total. */
+/** Newest first (after the item with id `after`, when given), optionally filtered by `q` over name and description. */
 export async function listItems(
   db: Db,
-  page: { skip: number; limit: number; q: string | undefined },
-): Promise<{ rows: ItemRow[]; total: number }> {
-  let rows = db.selectFrom('items').selectAll().orderBy('id', 'desc').offset(page.skip).limit(page.limit);
-  let count = db.selectFrom('items').select((eb) => eb.fn.countAll<number>().as('total'));
-  if (page.q !== undefined) {
-    rows = rows.where(matches(page.q));
-    count = count.where(matches(page.q));
-  }
-  const [found, counted] = await Promise.all([rows.execute(), count.executeTakeFirstOrThrow()]);
-  return { rows: found, total: Number(counted.total) };
+  page: PageRequest & { q: string | undefined; after?: number | undefined },
+): Promise<Page<ItemRow>> {
+  let matching = db.selectFrom('items');
+  if (page.q !== undefined) matching = matching.where(matches(page.q));
+  let rows = matching.selectAll().orderBy('id', 'desc');
+  if (page.after !== undefined) rows = rows.where('id', '<', page.after);
+  return fetchPage(db, rows, matching, page);
 }
 
 /**

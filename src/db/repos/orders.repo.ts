@@ -4,6 +4,8 @@
  */
 import { sql } from 'kysely';
 import type { Db, OrderLineRow, OrderRow, Trx } from '../schema.js';
+import { fetchPage } from './paging.js';
+import type { Page, PageRequest } from './paging.js';
 
 /**
  * True when a write failed because an amount outgrew its numeric(14,2) column
@@ -78,13 +80,14 @@ export async function findOrder(db: Db, id: number): Promise<OrderWithLines | un
   return { order, lines };
 }
 
-/** Newest first; all users' orders when `userId` is undefined. */
+/** Newest first (after the order with id `after`, when given); all users' orders when `userId` is undefined. */
 export async function listOrders(
   db: Db,
-  page: { skip: number; limit: number; userId: number | undefined },
-): Promise<{ rows: (OrderRow & { line_count: number })[]; total: number }> {
-  let rows = db
-    .selectFrom('orders')
+  page: PageRequest & { userId: number | undefined; after?: number | undefined },
+): Promise<Page<OrderRow & { line_count: number }>> {
+  let matching = db.selectFrom('orders');
+  if (page.userId !== undefined) matching = matching.where('user_id', '=', page.userId);
+  let rows = matching
     .selectAll('orders')
     .select((eb) =>
       eb
@@ -93,17 +96,8 @@ export async function listOrders(
         .whereRef('order_lines.order_id', '=', 'orders.id')
         .as('line_count'),
     )
-    .orderBy('id', 'desc')
-    .offset(page.skip)
-    .limit(page.limit);
-  let count = db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('total'));
-  if (page.userId !== undefined) {
-    rows = rows.where('user_id', '=', page.userId);
-    count = count.where('user_id', '=', page.userId);
-  }
-  const [found, counted] = await Promise.all([rows.execute(), count.executeTakeFirstOrThrow()]);
-  return {
-    rows: found.map((row) => ({ ...row, line_count: Number(row.line_count) })),
-    total: Number(counted.total),
-  };
+    .orderBy('id', 'desc');
+  if (page.after !== undefined) rows = rows.where('id', '<', page.after);
+  const found = await fetchPage(db, rows, matching, page);
+  return { ...found, rows: found.rows.map((row) => ({ ...row, line_count: Number(row.line_count) })) };
 }

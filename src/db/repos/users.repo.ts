@@ -2,6 +2,8 @@
 import { sql } from 'kysely';
 import type { ExpressionBuilder } from 'kysely';
 import type { Database, Db, NewUserRow, UserRow, UserRowUpdate } from '../schema.js';
+import { fetchPage } from './paging.js';
+import type { Page, PageRequest } from './paging.js';
 
 /** Postgres unique-violation on one of the users' unique indexes, or undefined. */
 export function uniqueViolation(error: unknown): 'email' | 'username' | undefined {
@@ -29,20 +31,15 @@ export async function findUserByEmail(db: Db, email: string): Promise<UserRow | 
     .executeTakeFirst();
 }
 
-/** Newest first, with the total over all pages. */
+/** Newest first (after the account with id `after`, when given). */
 export async function listUsers(
   db: Db,
-  skip: number,
-  limit: number,
-): Promise<{ rows: UserRow[]; total: number }> {
-  const [rows, count] = await Promise.all([
-    db.selectFrom('users').selectAll().orderBy('id', 'desc').offset(skip).limit(limit).execute(),
-    db
-      .selectFrom('users')
-      .select((eb) => eb.fn.countAll<number>().as('total'))
-      .executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.total) };
+  page: PageRequest & { after?: number | undefined },
+): Promise<Page<UserRow>> {
+  const matching = db.selectFrom('users');
+  let rows = matching.selectAll().orderBy('id', 'desc');
+  if (page.after !== undefined) rows = rows.where('id', '<', page.after);
+  return fetchPage(db, rows, matching, page);
 }
 
 /**
