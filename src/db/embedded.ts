@@ -84,12 +84,7 @@ function createWorker(workerData: PgliteWorkerData): Worker {
  * @example const embedded = await openEmbedded('./data', { whenInUse: 'refuse', extensions: {}, waitTimeoutMs: 30_000 });
  */
 export async function openEmbedded(dataDir: string, options: EmbeddedOptions): Promise<EmbeddedDatabase> {
-  if (dataDir === MEMORY_DATA_DIR) {
-    const socketDir = await mkdtemp(path.join(os.tmpdir(), 'pglite-'));
-    return startWorker(MEMORY_DATA_DIR, socketDir, options, async () => {
-      await rm(socketDir, { recursive: true, force: true });
-    });
-  }
+  if (dataDir === MEMORY_DATA_DIR) return startInPrivateDir(MEMORY_DATA_DIR, options, async () => undefined);
   const root = path.resolve(dataDir);
   await mkdir(path.join(root, 'pglite'), { recursive: true });
   let lock: DataDirLock;
@@ -102,18 +97,29 @@ export async function openEmbedded(dataDir: string, options: EmbeddedOptions): P
     throw error;
   }
   try {
-    const short = Buffer.byteLength(path.join(root, socketName)) <= MAX_SOCKET_PATH;
-    const socketDir = short ? root : await mkdtemp(path.join(os.tmpdir(), 'pglite-'));
     const serverFile = path.join(root, SERVER_FILE);
-    const embedded = await startWorker(path.join(root, 'pglite'), socketDir, options, async () => {
+    const pgliteDir = path.join(root, 'pglite');
+    const release = async (): Promise<void> => {
       await unlink(serverFile).catch(() => undefined);
-      if (!short) await rm(socketDir, { recursive: true, force: true });
       await lock.release();
-    });
+    };
+    // A path too long for a socket, or a file system that cannot hold one (some network and
+    // shared-folder mounts): the socket goes to a private temp dir instead.
+    const embedded =
+      Buffer.byteLength(path.join(root, socketName)) > MAX_SOCKET_PATH
+        ? await startInPrivateDir(pgliteDir, options, release)
+        : await startWorker(pgliteDir, root, options, release).catch(() =>
+            startInPrivateDir(pgliteDir, options, release),
+          );
     // Written once the socket accepts, so a tool that finds it can connect (and wait for PGlite).
     const record: ServerFile = { pid: process.pid, ...embedded.address };
-    await writeFile(`${serverFile}.${process.pid}`, `${JSON.stringify(record)}\n`);
-    await rename(`${serverFile}.${process.pid}`, serverFile);
+    try {
+      await writeFile(`${serverFile}.${process.pid}`, `${JSON.stringify(record)}\n`);
+      await rename(`${serverFile}.${process.pid}`, serverFile);
+    } catch (error) {
+      await embedded.close();
+      throw error;
+    }
     return embedded;
   } catch (error) {
     await lock.release();
@@ -145,6 +151,26 @@ async function connectToRunning(root: string, locked: DataDirLockedError): Promi
   return { address, owned: false, ready: Promise.resolve(0), close: async () => undefined };
 }
 
+/** startWorker with the socket in a new private temp dir, removed on close. */
+async function startInPrivateDir(
+  pgliteDir: string,
+  options: EmbeddedOptions,
+  cleanUp: () => Promise<void>,
+): Promise<EmbeddedDatabase> {
+  const socketDir = await mkdtemp(path.join(os.tmpdir(), 'pglite-'));
+  const remove = (): Promise<void> => rm(socketDir, { recursive: true, force: true });
+  try {
+    return await startWorker(pgliteDir, socketDir, options, async () => {
+      await remove();
+      await cleanUp();
+    });
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
+
+/** Starts the worker and resolves once its socket accepts; `cleanUp` runs after close(). */
 async function startWorker(
   pgliteDir: string,
   socketDir: string,
@@ -211,7 +237,6 @@ async function startWorker(
     await next('listening');
   } catch (error) {
     await worker.terminate();
-    await cleanUp();
     throw error;
   }
   const ready = next('ready').then(

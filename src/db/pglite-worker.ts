@@ -34,16 +34,14 @@ if (port === null) throw new Error('pglite-worker.ts runs as a worker thread onl
 const post = (message: PgliteWorkerMessage): void => port.postMessage(message);
 
 const started = performance.now();
-const opening = (async (): Promise<PGlite> => {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const extensions = (await loadPgliteExtensions(data.extensions)) as PGliteOptions['extensions'];
-  const pglite = new PGlite(data.dataDir, extensions === undefined ? {} : { extensions });
-  await pglite.waitReady;
-  return pglite;
-})();
+let open: (pglite: Promise<PGlite>) => void = () => undefined;
+const opening = new Promise<PGlite>((resolve) => {
+  open = (pglite) => resolve(pglite);
+});
 const wire = createWireServer({ backend: opening, waitTimeoutMs: data.waitTimeoutMs });
 
-// A socket file left by a process that was killed: ours now (the caller holds the lock).
+// Listening comes first: if the socket cannot be made here, nothing has touched the data yet.
+// A socket file left by a process that was killed is ours now (the caller holds the lock).
 await unlink(data.socketPath).catch(() => undefined);
 await new Promise<void>((resolve, reject) => {
   wire.server.once('error', reject);
@@ -54,6 +52,15 @@ await new Promise<void>((resolve, reject) => {
 });
 post({ type: 'listening' });
 
+open(
+  (async (): Promise<PGlite> => {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const extensions = (await loadPgliteExtensions(data.extensions)) as PGliteOptions['extensions'];
+    const pglite = new PGlite(data.dataDir, extensions === undefined ? {} : { extensions });
+    await pglite.waitReady;
+    return pglite;
+  })(),
+);
 opening.then(
   () => post({ type: 'ready', ms: performance.now() - started }),
   (error: unknown) =>
