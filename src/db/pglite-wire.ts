@@ -114,6 +114,11 @@ interface Connection {
   readonly socket: Socket;
   /** Bytes received and not yet fed to the backend. */
   pending: Buffer;
+  /** Bytes received since, kept apart until a message can be complete (a large message arrives in many chunks). */
+  chunks: Buffer[];
+  chunkBytes: number;
+  /** How long `pending` must be before another message can be complete. */
+  need: number;
   /** Before the startup message, SSL/GSS requests are answered here. */
   started: boolean;
   /** Since when it has waited for the backend; undefined when not waiting. */
@@ -136,6 +141,39 @@ function completeLength(pending: Buffer, started: boolean): number {
   }
   return end;
 }
+
+/** How long `pending` must be before the first incomplete message in it is complete. */
+function needFor(pending: Buffer, started: boolean): number {
+  const end = completeLength(pending, started);
+  if (!started) return pending.length - end >= 4 ? end + pending.readInt32BE(end) : end + 4;
+  return pending.length - end >= 5 ? end + 1 + pending.readInt32BE(end + 1) : end + 5;
+}
+
+/** The type of the last complete message in `pending` (0 if none). */
+function lastCompleteType(pending: Buffer): number {
+  let end = 0;
+  let type = 0;
+  while (pending.length - end >= 5) {
+    const length = 1 + pending.readInt32BE(end + 1);
+    if (pending.length - end < length) break;
+    type = pending[end] ?? 0;
+    end += length;
+  }
+  return type;
+}
+
+/** Moves the kept chunks into `pending`. */
+function absorb(connection: Connection): void {
+  if (connection.chunks.length > 0) {
+    connection.pending = Buffer.concat([connection.pending, ...connection.chunks]);
+    connection.chunks = [];
+    connection.chunkBytes = 0;
+  }
+  connection.need = needFor(connection.pending, connection.started);
+}
+
+const SYNC = 0x53; // 'S'
+const QUERY = 0x51; // 'Q'
 
 export interface WireServer {
   readonly server: Server;
@@ -184,8 +222,14 @@ export function createWireServer({ backend, waitTimeoutMs }: WireServerOptions):
         connection.socket.end(busyAnswer(waitTimeoutMs, true));
         continue;
       }
-      const length = completeLength(connection.pending, true);
-      connection.pending = connection.pending.subarray(length);
+      // Refused whole: only once the exchange it waits with is complete (up to its Sync).
+      const last = lastCompleteType(connection.pending);
+      if (last !== SYNC && last !== QUERY) {
+        connection.waitingSince = now;
+        continue;
+      }
+      connection.pending = connection.pending.subarray(completeLength(connection.pending, true));
+      absorb(connection);
       connection.socket.write(busyAnswer(waitTimeoutMs, false));
     }
   }, 1000);
@@ -211,6 +255,7 @@ export function createWireServer({ backend, waitTimeoutMs }: WireServerOptions):
     const length = completeLength(next.pending, next.started);
     const batch = next.pending.subarray(0, length);
     next.pending = next.pending.subarray(length);
+    next.need = needFor(next.pending, next.started);
     next.waitingSince = completeLength(next.pending, true) > 0 ? Date.now() : undefined;
     void run(next, batch, false);
   }
@@ -226,7 +271,10 @@ export function createWireServer({ backend, waitTimeoutMs }: WireServerOptions):
           if (!reset && !connection.closed) connection.socket.write(Buffer.from(data));
         },
       });
-      if (!connection.started) connection.started = true;
+      if (!connection.started) {
+        connection.started = true;
+        absorb(connection);
+      }
     } catch (error) {
       // PGlite itself failed (not an SQL error, which is an answer): this connection cannot go on.
       connection.socket.destroy(error instanceof Error ? error : new Error(String(error)));
@@ -269,14 +317,21 @@ export function createWireServer({ backend, waitTimeoutMs }: WireServerOptions):
     const connection: Connection = {
       socket,
       pending: Buffer.alloc(0),
+      chunks: [],
+      chunkBytes: 0,
+      need: 4,
       started: false,
       waitingSince: undefined,
       closed: false,
     };
     connections.add(connection);
     socket.on('data', (data: Buffer) => {
-      connection.pending = connection.pending.length === 0 ? data : Buffer.concat([connection.pending, data]);
+      connection.chunks.push(data);
+      connection.chunkBytes += data.length;
+      if (connection.pending.length + connection.chunkBytes < connection.need) return;
+      absorb(connection);
       answerPreStartup(connection);
+      connection.need = needFor(connection.pending, connection.started);
       if (
         connection.waitingSince === undefined &&
         completeLength(connection.pending, connection.started) > 0

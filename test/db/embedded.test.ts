@@ -61,6 +61,18 @@ describe('the embedded database thread', function () {
     expect((await client.query('select 1 as one')).rows).to.deep.equal([{ one: 1 }]);
   });
 
+  it('carries a message of several MiB, sent in many chunks, and its answer whole', async () => {
+    const client = await connect();
+    const big = Buffer.alloc(6 * 1024 * 1024, 7);
+    big[big.length - 1] = 9;
+    const { rows } = await client.query<{ size: number; echo: Buffer }>(
+      'select length($1::bytea) as size, $1::bytea as echo',
+      [big],
+    );
+    expect(rows[0]?.size).to.equal(big.length);
+    expect(rows[0]?.echo.equals(big)).to.equal(true);
+  });
+
   it("keeps another connection's statement out of an open transaction: it runs after the rollback", async () => {
     const first = await connect();
     const second = await connect();
