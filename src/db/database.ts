@@ -1,7 +1,8 @@
 /**
- * Opens the database: a pg Pool on DATABASE_URL, or embedded PGlite under
- * dataDir plugged into the same pg Pool through its node-postgres adapter, so
- * both run one dialect and one SQL.
+ * Opens the database: a pg Pool on DATABASE_URL, or on embedded PGlite under
+ * dataDir, which runs in a worker thread and serves a Unix socket (embedded.ts;
+ * docs/embedded-database.md), so both run one dialect and one SQL over `pg`.
+ * PGLITE_THREAD=main keeps PGlite on the main thread behind its node-postgres adapter.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
