@@ -32,10 +32,11 @@
  *                            used more than 15 % of a CPU during it
  *   8-9. Scale-out (WORKERS=2 vs 1, PostgreSQL) and a soak with RSS sampled every 10 s:
  *      see scripts/bench/scale.ts. 'soak' runs only together with 'scale'.
- *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup,files,realtime,jobs,scale,soak
+ *   BENCH_ONLY=throughput,flatness,users,login,items,orders,startup,embedded,files,realtime,jobs,scale,soak
  *                            a subset of the sections (jobs: drain rate with 1 and 2 worker
  *                            processes, and the enqueue cost added to createUser; see
- *                            scripts/bench/jobs.ts)
+ *                            scripts/bench/jobs.ts; embedded: PGlite on the main thread vs in
+ *                            its worker thread, see scripts/bench/embedded.ts)
  *   BENCH_SOAK_SECONDS=600   how long the soak runs
  *   BENCH_RT_CLIENTS=1000, BENCH_RT_SECONDS=30   the realtime section's clients and sending time
  *   8. Files (scripts/bench/files.ts): one 256 MiB upload and download per round with the
@@ -62,6 +63,8 @@ import path from 'node:path';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { API_SECTIONS, DATABASES, apiSections, printApiSummary } from './bench/api.js';
 import type { ApiResult } from './bench/api.js';
+import { EMBEDDED_SECTION, embeddedSection, printEmbeddedSummary } from './bench/embedded.js';
+import type { EmbeddedResult } from './bench/embedded.js';
 import { jobsSection, printJobsSummary } from './bench/jobs.js';
 import type { JobsResult } from './bench/jobs.js';
 import { FILES_SECTION, filesSection, printFilesSummary } from './bench/files.js';
@@ -124,6 +127,7 @@ const sections = new Set(
       'flatness',
       ...API_SECTIONS,
       'startup',
+      EMBEDDED_SECTION,
       FILES_SECTION,
       'realtime',
       'jobs',
@@ -647,11 +651,24 @@ async function main(): Promise<void> {
   let api: ApiResult[] = [];
   let jobs: JobsResult | undefined;
   let files: FilesResult[] = [];
+  let embedded: EmbeddedResult | undefined;
   try {
     if (sections.has('throughput')) tp = await throughput();
     if (sections.has('flatness')) flat = await flatness();
     api = await apiSections({ load, rounds, busyRetries, sections, databases, pgHost, pgUser, cpuProfile });
     if (sections.has('startup')) start = await startup();
+    if (sections.has(EMBEDDED_SECTION)) {
+      embedded = await embeddedSection({
+        load,
+        rounds,
+        busyRetries,
+        sections,
+        databases,
+        pgHost,
+        pgUser,
+        cpuProfile,
+      });
+    }
     if (sections.has('scale')) {
       const pgArgs = ['-h', pgHost, '-U', pgUser];
       await scaleSections({
@@ -677,7 +694,8 @@ async function main(): Promise<void> {
   } finally {
     await cleanUp();
   }
-  summary(tp, flat, start, api, jobs);
+  summary(tp, flat, start, [...api, ...(embedded?.api ?? [])], jobs);
+  printEmbeddedSummary(embedded);
   printFilesSummary(files);
   process.exitCode = errors.length > 0 ? 1 : 0;
 }

@@ -33,8 +33,8 @@ if (values.email === undefined) {
 const config = loadConfig(process.env);
 let database: DatabaseHandle;
 try {
-  // Refused (DataDirLockedError) while a server holds the embedded data directory.
-  database = await createDatabase(config);
+  // While a server runs on the embedded data directory, this connects to its database.
+  database = await createDatabase(config, undefined, { whenInUse: 'connect' });
 } catch (error) {
   console.error(`create-admin failed: ${(error as Error).message}`);
   process.exit(1);

@@ -35,7 +35,8 @@ async function run(db: Kysely<Database>, args: string[]): Promise<void> {
 
 async function main(args: string[]): Promise<void> {
   const config = loadConfig(process.env);
-  const database = await createDatabase(config);
+  // While a server runs on the embedded data directory, this connects to its database.
+  const database = await createDatabase(config, undefined, { whenInUse: 'connect' });
   console.log(`database: ${database.kind}${database.kind === 'pglite' ? ` (${config.dataDir})` : ''}`);
   try {
     await run(database.db, args);

@@ -23,6 +23,11 @@ export interface Config {
   /** Real PostgreSQL when set; embedded PGlite under `dataDir` otherwise. */
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
+  /**
+   * Where embedded PGlite runs: a worker thread serving a Unix socket in
+   * `dataDir` (default), or the main thread (its work then blocks the event loop).
+   */
+  readonly pgliteThread: 'worker' | 'main';
   readonly dbPoolMax: number;
   readonly migrateOnStart: boolean;
   readonly responseValidation: ResponseValidation;
@@ -337,6 +342,7 @@ export function loadConfig(env: Env): Config {
     port: int(env, 'PORT', 8000, 0, 65535),
     databaseUrl,
     dataDir,
+    pgliteThread: oneOf(env, 'PGLITE_THREAD', ['worker', 'main'], 'worker'),
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 1000),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
     responseValidation: oneOf<ResponseValidation>(

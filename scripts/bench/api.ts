@@ -132,7 +132,7 @@ async function openPostgres(settings: ApiSettings): Promise<Backend> {
   return seed('PostgreSQL', `database ${name}`, childEnv('BENCH_DATABASE_URL', url), pids);
 }
 
-async function openPglite(): Promise<Backend> {
+export async function openPglite(): Promise<Backend> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-api-pglite-'));
   onCleanup(() => rm(dir, { recursive: true, force: true }));
   return seed('PGlite', dir, childEnv('BENCH_DATA_DIR', dir), undefined);
@@ -374,7 +374,7 @@ async function loadRuns(
 
 // ---------------------------------------------------------------- sections
 
-async function users(settings: ApiSettings, backend: Backend, out: ApiResult): Promise<void> {
+export async function users(settings: ApiSettings, backend: Backend, out: ApiResult): Promise<void> {
   heading(`4. GET /users/me on ${backend.name}`);
   console.log('JWT verify + account read; (b) does the same verify, the same query and the same mapping.');
   const probe: Probe = {
@@ -402,7 +402,7 @@ async function users(settings: ApiSettings, backend: Backend, out: ApiResult): P
   console.log(`  → ${verdict(target.pass)}: ${target.detail}`);
 }
 
-async function login(settings: ApiSettings, backend: Backend, out: ApiResult): Promise<void> {
+export async function login(settings: ApiSettings, backend: Backend, out: ApiResult): Promise<void> {
   heading(`5. Login storm on ${backend.name}`);
   console.log(
     `${STORM.logins} connections on POST /token (a real account: argon2id verify each) and, at the ` +

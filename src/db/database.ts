@@ -1,17 +1,20 @@
 /**
- * Opens the database: a pg Pool on DATABASE_URL, or embedded PGlite under
- * dataDir plugged into the same pg Pool through its node-postgres adapter, so
- * both run one dialect and one SQL.
+ * Opens the database: a pg Pool on DATABASE_URL, or on embedded PGlite under
+ * dataDir, which runs in a worker thread and serves a Unix socket (embedded.ts;
+ * docs/embedded-database.md), so both run one dialect and one SQL over `pg`.
+ * PGLITE_THREAD=main keeps PGlite on the main thread behind its node-postgres adapter.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { PGlite } from '@electric-sql/pglite';
+import type { PGlite, PGliteOptions } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { ClientConfig, CustomTypesConfig } from 'pg';
 import type { Config } from '../config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { DataDirLock } from './data-dir-lock.js';
+import { MEMORY_DATA_DIR, openEmbedded } from './embedded.js';
+import { loadPgliteExtensions, PGLITE_EXTENSIONS } from './pglite-extensions.js';
 import type { Database } from './schema.js';
 
 export interface DatabaseHandle {
@@ -39,8 +42,7 @@ export interface DatabaseLogger {
   warn(obj: object, msg?: string): void;
 }
 
-/** dataDir value that gives a throw-away in-memory PGlite (tests). */
-export const MEMORY_DATA_DIR = 'memory://';
+export { MEMORY_DATA_DIR };
 
 const INT8_OID = 20;
 const INT8_ARRAY_OID = 1016;
@@ -74,12 +76,32 @@ export const pgTypes: CustomTypesConfig = {
 
 /** A pool on DATABASE_URL, or embedded PGlite under dataDir, and what closes it. */
 type OpenConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolMax'> &
-  Partial<Pick<Config, 'dbStatementTimeoutMs'>>;
+  Partial<Pick<Config, 'dbStatementTimeoutMs' | 'pgliteThread'>>;
+
+export interface OpenOptions {
+  /**
+   * When another process holds the embedded data directory: refuse (a server;
+   * the default) or connect to the database that process serves (the CLI tools).
+   */
+  readonly whenInUse?: 'refuse' | 'connect';
+  /** PGlite extensions to load (name → module); PGLITE_EXTENSIONS by default. */
+  readonly extensions?: Readonly<Record<string, string>>;
+}
+
+/** How long a query on the embedded database waits for another connection's transaction to end. */
+const EMBEDDED_WAIT_TIMEOUT_MS = 30_000;
+
+interface OpenedPool {
+  readonly pool: pg.Pool;
+  readonly kind: DatabaseHandle['kind'];
+  readonly afterPoolEnd?: () => Promise<void>;
+}
 
 async function openPool(
   config: OpenConfig,
   log: DatabaseLogger | undefined,
-): Promise<{ pool: pg.Pool; kind: DatabaseHandle['kind']; afterPoolEnd?: () => Promise<void> }> {
+  options: OpenOptions,
+): Promise<OpenedPool> {
   if (config.databaseUrl !== undefined) {
     const pool = new pg.Pool({
       connectionString: config.databaseUrl,
@@ -90,25 +112,77 @@ async function openPool(
       ...(config.dbStatementTimeoutMs ? { statement_timeout: config.dbStatementTimeoutMs } : {}),
       types: pgTypes,
     });
-    // An idle client losing its connection (server restart, network) emits here;
-    // without a listener that would crash the process. The pool replaces the client.
-    pool.on('error', (err) => log?.warn({ err }, 'idle database client error'));
-    // A client that is checked out when its connection drops emits 'error' too,
-    // and the pool only listens on idle ones: unheard, that event would crash the
-    // process. Its query has already failed (and is answered 503); the pool then
-    // discards the client. This listener only keeps the process alive.
-    pool.on('connect', (client) => {
-      client.on('error', (err) => log?.warn({ err: { message: err.message } }, 'database connection lost'));
-    });
+    listenForErrors(pool, log, 'database');
     log?.info({ kind: 'postgres', poolMax: config.dbPoolMax }, 'database pool created');
     return { pool, kind: 'postgres' };
   }
+  const extensions = options.extensions ?? PGLITE_EXTENSIONS;
+  if (config.pgliteThread === 'main') return openPgliteInProcess(config.dataDir, extensions, log);
   const started = Date.now();
-  const { pglite, lock } = await openPglite(config.dataDir);
+  const embedded = await openEmbedded(config.dataDir, {
+    whenInUse: options.whenInUse ?? 'refuse',
+    extensions,
+    waitTimeoutMs: EMBEDDED_WAIT_TIMEOUT_MS,
+    onWorkerError: (err) => log?.warn({ err }, 'embedded database thread failed'),
+  });
+  try {
+    const pgliteMs = await embedded.ready;
+    const pool = new pg.Pool({
+      ...embedded.address,
+      user: 'postgres',
+      database: 'postgres',
+      max: config.dbPoolMax,
+      // Kept open: a new connection costs a startup exchange in PGlite.
+      idleTimeoutMillis: 0,
+      connectionTimeoutMillis: EMBEDDED_WAIT_TIMEOUT_MS,
+      // An idle pool must not keep a process alive (a CLI tool that has finished).
+      allowExitOnIdle: true,
+      types: pgTypes,
+    });
+    listenForErrors(pool, log, 'embedded database');
+    log?.info(
+      {
+        kind: 'pglite',
+        thread: 'worker',
+        dataDir: config.dataDir,
+        ms: Date.now() - started,
+        ...(embedded.owned ? { pgliteMs: Math.round(pgliteMs) } : { servedBy: 'another process' }),
+      },
+      'embedded database opened',
+    );
+    return { pool, kind: 'pglite', afterPoolEnd: () => embedded.close() };
+  } catch (error) {
+    await embedded.close();
+    throw error;
+  }
+}
+
+/** An idle client, or a checked-out one, losing its connection: logged, never a crash. */
+function listenForErrors(pool: pg.Pool, log: DatabaseLogger | undefined, what: string): void {
+  // An idle client losing its connection (server restart, network) emits here;
+  // without a listener that would crash the process. The pool replaces the client.
+  pool.on('error', (err) => log?.warn({ err }, `idle ${what} client error`));
+  // A client that is checked out when its connection drops emits 'error' too,
+  // and the pool only listens on idle ones: unheard, that event would crash the
+  // process. Its query has already failed (and is answered 503); the pool then
+  // discards the client. This listener only keeps the process alive.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log?.warn({ err: { message: err.message } }, `${what} connection lost`));
+  });
+}
+
+/** PGlite on the main thread (PGLITE_THREAD=main): its WASM work runs on the event loop. */
+async function openPgliteInProcess(
+  dataDir: string,
+  extensions: Readonly<Record<string, string>>,
+  log: DatabaseLogger | undefined,
+): Promise<OpenedPool> {
+  const started = Date.now();
+  const { pglite, lock } = await openPglite(dataDir, extensions);
   const pool = await pglitePool(pglite);
   pool.on('error', (err) => log?.warn({ err }, 'embedded database client error'));
   log?.info(
-    { kind: 'pglite', dataDir: config.dataDir, ms: Date.now() - started },
+    { kind: 'pglite', thread: 'main', dataDir, ms: Date.now() - started },
     'embedded database opened',
   );
   const afterPoolEnd = async (): Promise<void> => {
@@ -131,8 +205,9 @@ export function openDatabase(
   config: OpenConfig,
   log?: DatabaseLogger,
   prepare: (db: Kysely<Database>) => Promise<void> = async () => {},
+  options: OpenOptions = {},
 ): DatabaseHandle & { readonly ready: Promise<void> } {
-  const opened = openPool(config, log);
+  const opened = openPool(config, log, options);
   let openPoolRef: pg.Pool | undefined;
   opened.then(
     ({ pool }) => {
@@ -191,8 +266,12 @@ export function openDatabase(
  * Opens the configured database and waits until it answers. The schema is not migrated here; see migrate.ts.
  * @example const { db, close } = await createDatabase({ databaseUrl: undefined, dataDir: 'memory://', dbPoolMax: 1 });
  */
-export async function createDatabase(config: OpenConfig, log?: DatabaseLogger): Promise<DatabaseHandle> {
-  const database = openDatabase(config, log);
+export async function createDatabase(
+  config: OpenConfig,
+  log?: DatabaseLogger,
+  options: OpenOptions = {},
+): Promise<DatabaseHandle> {
+  const database = openDatabase(config, log, undefined, options);
   await database.ready;
   return database;
 }
@@ -204,12 +283,16 @@ export async function createDatabase(config: OpenConfig, log?: DatabaseLogger): 
  * An on-disk directory is locked first (data-dir-lock.ts): a second process is
  * refused rather than allowed to write into a copy that will be lost.
  */
-async function openPglite(dataDir: string): Promise<{ pglite: PGlite; lock: DataDirLock | undefined }> {
+async function openPglite(
+  dataDir: string,
+  extensionSpecs: Readonly<Record<string, string>>,
+): Promise<{ pglite: PGlite; lock: DataDirLock | undefined }> {
   // Imported here, not at the top: a server on DATABASE_URL never loads PGlite (~200 ms of start-up).
   const { PGlite } = await import('@electric-sql/pglite');
-  const { PGLITE_EXTENSIONS: extensions } = await import('./pglite-extensions.js');
+  const extensions = (await loadPgliteExtensions(extensionSpecs)) as PGliteOptions['extensions'];
+  const options: PGliteOptions = extensions === undefined ? {} : { extensions };
   if (dataDir === MEMORY_DATA_DIR) {
-    const pglite = new PGlite(MEMORY_DATA_DIR, { extensions });
+    const pglite = new PGlite(MEMORY_DATA_DIR, options);
     await pglite.waitReady;
     return { pglite, lock: undefined };
   }
@@ -217,7 +300,7 @@ async function openPglite(dataDir: string): Promise<{ pglite: PGlite; lock: Data
   await mkdir(dir, { recursive: true });
   const lock = await lockDataDir(dataDir);
   try {
-    const pglite = new PGlite(dir, { extensions });
+    const pglite = new PGlite(dir, options);
     await pglite.waitReady;
     return { pglite, lock };
   } catch (error) {

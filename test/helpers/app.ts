@@ -1,7 +1,7 @@
 /**
  * Starts the real app on port 0. All apps of one test run share one database
- * (a PGlite takes seconds to create): in-memory PGlite, or the server named by
- * DATABASE_URL when it is set. `resetDatabase()` empties it between tests.
+ * (a PGlite takes seconds to create): in-memory PGlite (in its worker thread),
+ * or the server named by DATABASE_URL when it is set. `resetDatabase()` empties it between tests.
  */
 import { Writable } from 'node:stream';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -24,6 +24,8 @@ export function sharedDatabase(): Promise<DatabaseHandle> {
       databaseUrl: process.env['DATABASE_URL'] || undefined,
       dataDir: MEMORY_DATA_DIR,
       dbPoolMax: 10,
+      // PGLITE_THREAD=main runs the suite with PGlite on the main thread (to compare).
+      pgliteThread: process.env['PGLITE_THREAD'] === 'main' ? 'main' : 'worker',
     });
     await migrateToLatest(database.db);
     return database;

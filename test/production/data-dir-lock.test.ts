@@ -1,9 +1,10 @@
 /**
- * One process at a time on an embedded data directory: while a server runs on
- * it, `create-admin`, `migrate` and a second server refuse with a message
- * naming the directory and the pid, and exit non-zero. Once the server has
- * stopped, `create-admin` succeeds, and what it reported is really there.
- * Always embedded (PGlite on a temp directory), whatever DATABASE_URL says.
+ * One server at a time on an embedded data directory: a second server is
+ * refused with a message naming the directory and the pid. While a server
+ * runs, `create-admin` and `migrate` work on its database through its socket,
+ * and what they report is really there. A server killed with SIGKILL leaves
+ * a lock and a socket that do not stop the next one. Always embedded (PGlite
+ * on a temp directory), whatever DATABASE_URL says.
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { DataDirLockedError, LOCK_FILE, lockDataDir } from '../../src/db/data-dir-lock.js';
+import { SERVER_FILE } from '../../src/db/embedded.js';
 import { spawnServer } from '../helpers/process.js';
 import type { ServerProcess } from '../helpers/process.js';
 
@@ -75,21 +77,27 @@ describe('the embedded data directory lock', function () {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
-  it('refuses create-admin, migrate and a second server while a server runs, and allows them after', async () => {
+  it("lets create-admin and migrate use a running server's database, and refuses a second server", async () => {
     const dataDir = await tempDir();
     const first = await start({ DATA_DIR: dataDir });
     await first.waitFor('/health/ready', 60_000);
     const pid = String(first.child.pid);
 
-    const refusal = (run: Run, name: string): void => {
-      expect(run.code, `${name} exit code\n${run.stdout}${run.stderr}`).to.not.equal(0);
-      expect(run.stdout, `${name} must not report success`).to.not.match(/created|promoted/);
-      expect(run.stderr).to.include(dataDir).and.include(`process ${pid}`).and.include('DATABASE_URL');
-    };
-    const email = 'locked-admin@example.com';
-    const args = ['--email', email, '--password', 'Secret123'];
-    refusal(await script('scripts/create-admin.ts', args, dataDir), 'create-admin');
-    refusal(await script('scripts/migrate.ts', ['list'], dataDir), 'migrate');
+    const email = 'running-admin@example.com';
+    const created = await script(
+      'scripts/create-admin.ts',
+      ['--email', email, '--password', 'Secret123'],
+      dataDir,
+    );
+    expect(created.code, created.stderr).to.equal(0);
+    expect(created.stdout).to.include(`${email}: created`);
+    // In the running server's database at once: no restart, nothing lost.
+    expect(await login(first.url, email, 'Secret123')).to.equal(200);
+    const listed = await script('scripts/migrate.ts', ['list'], dataDir);
+    expect(listed.code, listed.stderr).to.equal(0);
+    expect(listed.stdout)
+      .to.match(/Z {2}\d{4}_\d{2}_\d{2}_\d{4}_users/)
+      .and.not.include('pending');
 
     const second = await start({ DATA_DIR: dataDir });
     const code = await second.exited;
@@ -98,16 +106,50 @@ describe('the embedded data directory lock', function () {
 
     // The first server is untouched and still the owner.
     expect((await fetch(`${first.url}/health/ready`)).status).to.equal(200);
-    expect(await login(first.url, email, 'Secret123')).to.equal(401);
     await first.stop();
-    expect(existsSync(path.join(dataDir, LOCK_FILE)), 'lock removed on close').to.equal(false);
+    for (const file of [LOCK_FILE, SERVER_FILE, '.s.PGSQL.5432']) {
+      expect(existsSync(path.join(dataDir, file)), `${file} removed on close`).to.equal(false);
+    }
 
-    const created = await script('scripts/create-admin.ts', args, dataDir);
-    expect(created.code, created.stderr).to.equal(0);
-    expect(created.stdout).to.include(`${email}: created`);
     const again = await start({ DATA_DIR: dataDir });
     await again.waitFor('/health/ready', 60_000);
-    expect(await login(again.url, email, 'Secret123'), 'the reported account exists').to.equal(200);
+    expect(await login(again.url, email, 'Secret123'), 'the account was kept').to.equal(200);
+  });
+
+  it('starts again after a server was killed with SIGKILL, its lock and socket left behind', async () => {
+    const dataDir = await tempDir();
+    const killed = await start({ DATA_DIR: dataDir });
+    await killed.waitFor('/health/ready', 60_000);
+    killed.kill('SIGKILL');
+    await killed.exited;
+    for (const file of [LOCK_FILE, SERVER_FILE, '.s.PGSQL.5432']) {
+      expect(existsSync(path.join(dataDir, file)), `${file} left by the killed server`).to.equal(true);
+    }
+
+    const next = await start({ DATA_DIR: dataDir });
+    await next.waitFor('/health/ready', 60_000);
+    const email = 'after-crash@example.com';
+    const created = await script(
+      'scripts/create-admin.ts',
+      ['--email', email, '--password', 'Secret123'],
+      dataDir,
+    );
+    expect(created.code, created.stderr).to.equal(0);
+    expect(await login(next.url, email, 'Secret123')).to.equal(200);
+  });
+
+  it('refuses create-admin when the live process holding the directory serves no database', async () => {
+    const dataDir = await tempDir();
+    const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      await writeFile(path.join(dataDir, LOCK_FILE), `${live.pid}\n`);
+      const run = await script('scripts/create-admin.ts', ['--email', 'x@example.com'], dataDir);
+      expect(run.code, run.stdout).to.not.equal(0);
+      expect(run.stdout).to.not.match(/created|promoted/);
+      expect(run.stderr).to.include(dataDir).and.include(`process ${live.pid}`).and.include('DATABASE_URL');
+    } finally {
+      live.kill('SIGKILL');
+    }
   });
 
   it('takes over a lock left by a process that is gone, and refuses one held by a live process', async () => {
