@@ -90,12 +90,15 @@ describe('process lifecycle', function () {
         },
       },
     });
+    let started = (): void => undefined;
+    const inFlight = new Promise<void>((resolve) => (started = resolve));
     const t = await startApp(
       {},
       {
         spec,
         handlers: {
           slow: async () => {
+            started();
             await new Promise((resolve) => setTimeout(resolve, 300));
             return { status: 200, body: { done: true } };
           },
@@ -104,7 +107,8 @@ describe('process lifecycle', function () {
       },
     );
     const pending = t.fetch('/slow');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Closed once the handler runs: a fixed pause loses the race on a busy machine (the connection is not yet accepted).
+    await inFlight;
     const closed = t.close();
     const res = await pending;
     expect(res.status).to.equal(200);

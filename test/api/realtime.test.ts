@@ -267,7 +267,14 @@ describe('realtime', () => {
 
       const res = await t.fetch('/rooms/general/messages', { headers: bearer(tokenFor(t, bob.id)) });
       expect(res.status).to.equal(200);
-      expect(await res.json()).to.deep.equal({ items: [gotA.message], total: 1, skip: 0, limit: 10 });
+      expect(await res.json()).to.deep.equal({
+        items: [gotA.message],
+        total: 1,
+        total_capped: false,
+        skip: 0,
+        limit: 10,
+        next_cursor: null,
+      });
     });
 
     it('sends join and leave notices to the room', async () => {
