@@ -28,7 +28,7 @@ export function createLoginThrottle(db: Kysely<Database>, limits: Config['loginT
         { key: addressKey(address), max: limits.maxFailuresPerAddress, windowSeconds },
       ]);
       if (!allowed) {
-        throw new ApiError(429, 'Too many failed logins; try again later.', {
+        throw new ApiError('login-throttled', 'Too many failed logins; try again later.', {
           headers: { 'Retry-After': String(Math.max(1, retryAfterSeconds)) },
         });
       }

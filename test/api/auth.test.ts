@@ -56,12 +56,12 @@ describe('login and bearer tokens', () => {
         answers.map(async (res) => {
           expect(res.status).to.equal(401);
           expect(res.headers.get('www-authenticate')).to.equal('Bearer');
-          const { detail, title, status } = (await res.json()) as Record<string, unknown>;
-          return { detail, title, status };
+          const { type, detail, title, status } = (await res.json()) as Record<string, unknown>;
+          return { type, detail, title, status };
         }),
       );
       expect(bodies[0]).to.deep.equal(bodies[1]).and.deep.equal(bodies[2]);
-      expect(bodies[0]).to.include({ detail: 'Incorrect email or password' });
+      expect(bodies[0]).to.include({ type: '/problems/login-failed', detail: 'Incorrect email or password' });
     });
 
     it('spends password-hashing time on an unknown email too (no timing oracle)', async () => {

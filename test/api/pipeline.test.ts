@@ -39,6 +39,11 @@ const handlers: Record<string, AnyHandler> = {
   }),
   badResponse: async () => ({ status: 200, body: { name: 42, secret: 'must not leak' } }),
   undeclaredStatus: async () => ({ status: 418, body: { teapot: true } }),
+  raisesProblem: async (input: { path: { case: string } }) => {
+    if (input.path.case === 'declared') throw new ApiError('email-taken', 'Email already registered');
+    if (input.path.case === 'undeclared-type') throw new ApiError('username-taken', 'Username already taken');
+    throw new ApiError('range-not-satisfiable', 'The file has 3 bytes; the range starts beyond them.');
+  },
   throwsError: async () => {
     throw new Error('connection to 10.0.0.7 refused: password authentication failed');
   },
@@ -47,11 +52,11 @@ const handlers: Record<string, AnyHandler> = {
 const security: SecurityHandlers = {
   TestKey: ({ headers }) => {
     const key = headers['x-test-key'];
-    if (key === undefined) throw new ApiError(401, 'No key.');
+    if (key === undefined) throw new ApiError('unauthorized', 'No key.');
     if (key === 'admin-key') return { kind: 'apiKey', role: 'admin' };
     if (key === 'user-key') return { kind: 'apiKey', role: 'user' };
     if (key === 'broken-key') throw new Error('token store unreachable');
-    throw new ApiError(403, 'Unknown key.');
+    throw new ApiError('forbidden', 'Unknown key.');
   },
 };
 
@@ -173,7 +178,11 @@ describe('request and response pipeline (fixture contract)', () => {
     it('answers 413 for a body over the configured limit', async () => {
       const res = await t.fetch('/widgets/1?count=1', json({ name: 'x'.repeat(5000), price: 1 }));
       expect(res.status).to.equal(413);
-      expect(await res.json()).to.include({ status: 413, title: 'Content Too Large' });
+      expect(await res.json()).to.include({
+        status: 413,
+        type: '/problems/content-too-large',
+        title: 'Content too large',
+      });
     });
 
     it('reads URL-encoded forms and validates them with the same schemas', async () => {
@@ -288,6 +297,38 @@ describe('request and response pipeline (fixture contract)', () => {
       expect(await res.json()).to.not.have.property('teapot');
     });
 
+    it('passes on a problem the handler raises with a status and type its operation declares', async () => {
+      const res = await t.fetch('/raises/declared');
+      expect(res.status).to.equal(409);
+      expect(await res.json()).to.include({
+        type: '/problems/email-taken',
+        title: 'Email already registered',
+      });
+      expect(t.logs.some((l) => l.msg === 'response does not match the contract')).to.be.false;
+    });
+
+    it('answers 500, and logs why, when a handler raises a status its operation does not declare', async () => {
+      const res = await t.fetch('/raises/undeclared-status');
+      expect(res.status).to.equal(500);
+      const body = (await res.json()) as { type: string; detail: string; request_id: string };
+      expect(body).to.include({ type: '/problems/internal-error', detail: 'An unexpected error occurred.' });
+      const line = t.logs.find(
+        (l) => l.msg === 'response does not match the contract' && l['reqId'] === body.request_id,
+      );
+      expect(line).to.include({ operationId: 'raisesProblem', status: 416 });
+      expect(line?.['problems']).to.deep.equal(['status 416 is not declared']);
+    });
+
+    it('answers 500 when a handler raises a problem type its operation does not list for that status', async () => {
+      const res = await t.fetch('/raises/undeclared-type');
+      expect(res.status).to.equal(500);
+      const body = (await res.json()) as { request_id: string };
+      const line = t.logs.find(
+        (l) => l.msg === 'response does not match the contract' && l['reqId'] === body.request_id,
+      );
+      expect(line).to.include({ operationId: 'raisesProblem', status: 409 });
+    });
+
     it('answers 500 without internals when a handler throws', async () => {
       const res = await t.fetch('/throws');
       expect(res.status).to.equal(500);
@@ -352,7 +393,7 @@ describe('request and response pipeline (fixture contract)', () => {
               (exchange) => {
                 seen.push(`before security ${exchange.operation.operationId} ${exchange.principal?.role}`);
                 if (exchange.req.headers['x-too-many'] !== undefined)
-                  throw new ApiError(429, 'Slow down.', { headers: { 'Retry-After': '7' } });
+                  throw new ApiError('rate-limited', 'Slow down.', { headers: { 'Retry-After': '7' } });
               },
             ],
             beforeHandler: [

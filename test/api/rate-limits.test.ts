@@ -46,7 +46,7 @@ describe('rate limits from the contract', () => {
     expect(refused.headers.get('ratelimit')).to.match(/^"default";r=0;t=\d+$/);
     expect(refused.headers.get('ratelimit-policy')).to.equal('"default";q=6;w=60');
     const problem = (await refused.json()) as Record<string, unknown>;
-    expect(problem).to.include({ status: 429, title: 'Too Many Requests' });
+    expect(problem).to.include({ status: 429, type: '/problems/rate-limited', title: 'Rate limit exceeded' });
     expect(problem['detail']).to.match(/"default" policy/);
   });
 

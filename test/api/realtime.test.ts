@@ -124,7 +124,8 @@ describe('realtime', () => {
       expect(refused.headers['x-request-id']).to.be.a('string');
       expect(JSON.parse(refused.body)).to.include({
         status: 401,
-        title: 'Unauthorized',
+        type: '/problems/unauthorized',
+        title: 'Authentication required',
         instance: '/ws/chat/general',
       });
     });

@@ -70,7 +70,11 @@ describe('system operations', () => {
         const res = await down.fetch('/health/ready');
         expect(res.status).to.equal(503);
         expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
-        expect(await res.json()).to.include({ status: 503, title: 'Service Unavailable' });
+        expect(await res.json()).to.include({
+          status: 503,
+          type: '/problems/database-unavailable',
+          title: 'Database unavailable',
+        });
         // Liveness does not depend on the database.
         expect((await down.fetch('/health')).status).to.equal(200);
       } finally {
@@ -84,7 +88,11 @@ describe('system operations', () => {
       const res = await t.fetch('/protected');
       expect(res.status).to.equal(401);
       expect(res.headers.get('www-authenticate')).to.equal('ApiKey');
-      expect(await res.json()).to.include({ status: 401, title: 'Unauthorized' });
+      expect(await res.json()).to.include({
+        status: 401,
+        type: '/problems/unauthorized',
+        title: 'Authentication required',
+      });
     });
 
     it('answers 403 for a wrong key, in the header or the query', async () => {
@@ -118,7 +126,12 @@ describe('system operations', () => {
       expect(res.status).to.equal(404);
       expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
       const body = (await res.json()) as Record<string, unknown>;
-      expect(body).to.include({ type: 'about:blank', title: 'Not Found', status: 404, instance: '/nope' });
+      expect(body).to.include({
+        type: '/problems/route-not-found',
+        title: 'No such operation',
+        status: 404,
+        instance: '/nope',
+      });
       expect(body).to.not.have.property('stack');
     });
 
@@ -126,7 +139,11 @@ describe('system operations', () => {
       const res = await t.fetch('/health', { method: 'DELETE' });
       expect(res.status).to.equal(405);
       expect(res.headers.get('allow')).to.equal('GET');
-      expect(await res.json()).to.include({ status: 405, title: 'Method Not Allowed' });
+      expect(await res.json()).to.include({
+        status: 405,
+        type: '/problems/method-not-allowed',
+        title: 'Method not allowed',
+      });
     });
 
     it('answers 400 for a path that is not validly percent-encoded', async () => {
