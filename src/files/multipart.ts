@@ -133,7 +133,9 @@ class FormRead {
 
   private readonly onRequestClose = (): void => {
     if (!this.req.complete) {
-      this.fail(new ApiError('malformed-body', 'The connection closed before the request body was complete.'));
+      this.fail(
+        new ApiError('malformed-body', 'The connection closed before the request body was complete.'),
+      );
     }
   };
 
@@ -145,7 +147,10 @@ class FormRead {
     if (this.settled) return;
     if (info.nameTruncated || info.valueTruncated) {
       this.fail(
-        new ApiError('content-too-large', `Field "${name ?? ''}" is longer than ${this.limits.maxFieldBytes} bytes.`),
+        new ApiError(
+          'content-too-large',
+          `Field "${name ?? ''}" is longer than ${this.limits.maxFieldBytes} bytes.`,
+        ),
       );
       return;
     }
@@ -332,7 +337,9 @@ export function createMultipartReader(options: MultipartOptions): MultipartReade
     read(req, operation) {
       const plan = planFor(operation);
       if (plan === undefined) {
-        return Promise.reject(new ApiError('unsupported-media-type', 'This operation takes no multipart/form-data body.'));
+        return Promise.reject(
+          new ApiError('unsupported-media-type', 'This operation takes no multipart/form-data body.'),
+        );
       }
       return new Promise<MultipartForm>((resolve, reject) => {
         new FormRead(req, plan, storage, limits, resolve, reject).start();

@@ -67,7 +67,10 @@ function parserError(error: unknown, limit: number, shapeLimits: JsonShapeLimits
   const type = (error as { type?: unknown }).type;
   switch (type) {
     case 'json.too.deep':
-      return new ApiError('malformed-body', `The JSON body nests deeper than ${shapeLimits.maxDepth} levels.`);
+      return new ApiError(
+        'malformed-body',
+        `The JSON body nests deeper than ${shapeLimits.maxDepth} levels.`,
+      );
     case 'json.too.many.values':
       return new ApiError('malformed-body', `The JSON body holds more than ${shapeLimits.maxValues} values.`);
     case 'entity.too.large':
@@ -76,7 +79,10 @@ function parserError(error: unknown, limit: number, shapeLimits: JsonShapeLimits
       return new ApiError('malformed-body', 'The request body is not valid JSON.');
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new ApiError('unsupported-media-type', 'The request body has an unsupported charset or encoding.');
+      return new ApiError(
+        'unsupported-media-type',
+        'The request body has an unsupported charset or encoding.',
+      );
     case 'parameters.too.many':
       return new ApiError('content-too-large', 'The form has too many fields.');
     default:

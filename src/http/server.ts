@@ -64,9 +64,13 @@ export function createRequestListener(options: ListenerOptions): RequestListener
     let error: ApiError;
     if (match.kind === 'method-not-allowed') {
       const allow = match.allow.join(', ');
-      error = new ApiError('method-not-allowed', `${req.method} is not allowed on ${pathname}; allowed: ${allow}.`, {
-        headers: { Allow: allow },
-      });
+      error = new ApiError(
+        'method-not-allowed',
+        `${req.method} is not allowed on ${pathname}; allowed: ${allow}.`,
+        {
+          headers: { Allow: allow },
+        },
+      );
     } else {
       error = new ApiError('malformed-path', 'The request path is not validly percent-encoded.');
     }

@@ -539,15 +539,20 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     let request: UpgradeRequest;
     let sessionId: string;
     try {
-      if (closing !== undefined) throw new ApiError('shutting-down', 'The server is shutting down; connect again.');
+      if (closing !== undefined)
+        throw new ApiError('shutting-down', 'The server is shutting down; connect again.');
       if (operationId !== undefined) gate(operationId);
       request = await checkUpgrade(req, routes, validation, deps, requestId);
       // The slot is taken now, before the handshake, so concurrent upgrades cannot pass the cap together.
       const claim = await sessions.claim(request.userId);
       if (claim.id === undefined) {
-        throw new ApiError('too-many-connections', `You already have ${claim.open} WebSocket connections open.`, {
-          headers: { 'Retry-After': '30' },
-        });
+        throw new ApiError(
+          'too-many-connections',
+          `You already have ${claim.open} WebSocket connections open.`,
+          {
+            headers: { 'Retry-After': '30' },
+          },
+        );
       }
       sessionId = claim.id;
       if (closing !== undefined) {

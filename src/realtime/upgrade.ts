@@ -78,7 +78,8 @@ export async function checkUpgrade(
     throw new ApiError('invalid-upgrade', 'Only WebSocket upgrades are served here (Upgrade: websocket).');
   }
   const match = routes.match(req.method ?? 'GET', pathname);
-  if (match.kind === 'bad-path') throw new ApiError('malformed-path', 'The request path is not validly percent-encoded.');
+  if (match.kind === 'bad-path')
+    throw new ApiError('malformed-path', 'The request path is not validly percent-encoded.');
   if (match.kind !== 'operation' || !isWebSocketOperation(match.operation.operationId)) {
     throw new ApiError('route-not-found', `No WebSocket endpoint at ${pathname}.`);
   }
