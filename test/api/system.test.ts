@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
+import { expectProblem } from '../helpers/problems.js';
 
 describe('system operations', () => {
   let t: TestApp;
@@ -68,7 +69,7 @@ describe('system operations', () => {
       });
       try {
         const res = await down.fetch('/health/ready');
-        expect(res.status).to.equal(503);
+        await expectProblem(res, 503, 'database-unavailable');
         expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
         expect(await res.json()).to.include({
           status: 503,
@@ -86,7 +87,7 @@ describe('system operations', () => {
   describe('getProtected', () => {
     it('answers 401 with WWW-Authenticate when no key is sent', async () => {
       const res = await t.fetch('/protected');
-      expect(res.status).to.equal(401);
+      await expectProblem(res, 401, 'unauthorized');
       expect(res.headers.get('www-authenticate')).to.equal('ApiKey');
       expect(await res.json()).to.include({
         status: 401,
@@ -97,7 +98,7 @@ describe('system operations', () => {
 
     it('answers 403 for a wrong key, in the header or the query', async () => {
       const header = await t.fetch('/protected', { headers: { 'X-API-Key': 'nope' } });
-      expect(header.status).to.equal(403);
+      await expectProblem(header, 403, 'forbidden');
       expect(await header.json()).to.include({ detail: 'Invalid token' });
       expect((await t.fetch('/protected?token=nope')).status).to.equal(403);
     });
@@ -123,7 +124,7 @@ describe('system operations', () => {
   describe('unknown paths and methods', () => {
     it('answers 404 problem+json for an unknown path', async () => {
       const res = await t.fetch('/nope');
-      expect(res.status).to.equal(404);
+      await expectProblem(res, 404, 'route-not-found');
       expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
       const body = (await res.json()) as Record<string, unknown>;
       expect(body).to.include({
@@ -137,7 +138,7 @@ describe('system operations', () => {
 
     it('answers 405 with Allow for a method the path does not have', async () => {
       const res = await t.fetch('/health', { method: 'DELETE' });
-      expect(res.status).to.equal(405);
+      await expectProblem(res, 405, 'method-not-allowed');
       expect(res.headers.get('allow')).to.equal('GET');
       expect(await res.json()).to.include({
         status: 405,
@@ -148,7 +149,7 @@ describe('system operations', () => {
 
     it('answers 400 for a path that is not validly percent-encoded', async () => {
       const res = await t.fetch('/health/%E0%A4%A');
-      expect(res.status).to.equal(400);
+      await expectProblem(res, 400, 'malformed-path');
     });
   });
 
@@ -160,7 +161,7 @@ describe('system operations', () => {
         method: 'OPTIONS',
         headers: { Origin: 'https://app.example' },
       });
-      expect(preflight.status).to.equal(405);
+      await expectProblem(preflight, 405, 'method-not-allowed');
     });
 
     it('answers preflights and exposes the pipeline headers for a configured origin', async () => {

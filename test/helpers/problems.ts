@@ -22,12 +22,29 @@ export function expectProblemBody(body: unknown, status: number, type: ProblemSl
   return body as ProblemJson;
 }
 
+/** An answer read some other way than fetch: its parsed problem, or its body text. */
+export type ReadAnswer =
+  | { readonly status: number; readonly problem: unknown }
+  | { readonly status: number; readonly body: string }
+  | { readonly status: number; readonly type: string; readonly detail?: string };
+
 /**
- * Checks that `res` is a problem+json answer with this status and catalogued type, and returns its body.
+ * Checks that `res` is a problem answer with this status and catalogued type, and returns its body.
+ * A fetch Response is read from a clone, so the test may still read the body itself.
  * @example await expectProblem(res, 409, 'email-taken');
  */
-export async function expectProblem(res: Response, status: number, type: ProblemSlug): Promise<ProblemJson> {
+export async function expectProblem(
+  res: Response | ReadAnswer,
+  status: number,
+  type: ProblemSlug,
+): Promise<ProblemJson> {
   expect(res.status).to.equal(status);
-  expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
-  return expectProblemBody(await res.json(), status, type);
+  if (res instanceof Response) {
+    expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+    return expectProblemBody(await res.clone().json(), status, type);
+  }
+  if ('problem' in res) return expectProblemBody(res.problem, status, type);
+  if ('body' in res) return expectProblemBody(JSON.parse(res.body), status, type);
+  expect(res.type).to.equal(`/problems/${type}`);
+  return { ...res, title: PROBLEM_TYPES[type].title };
 }
