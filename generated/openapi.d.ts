@@ -661,15 +661,10 @@ export interface components {
         };
         /** @description The members of an RFC 9457 problem document, shared by `Problem` and `ValidationProblem`. */
         ProblemFields: {
+            type: components["schemas"]["ProblemType"];
             /**
-             * Format: uri-reference
-             * @description A URI reference naming the kind of problem; `about:blank` when the status says it all.
-             * @example about:blank
-             */
-            type: string;
-            /**
-             * @description A short summary of the kind of problem; the same for every occurrence.
-             * @example Not Found
+             * @description A short summary of the kind of problem; the same for every occurrence of its `type`.
+             * @example Resource not found
              */
             title: string;
             /**
@@ -698,6 +693,12 @@ export interface components {
         Problem: components["schemas"]["ProblemFields"];
         /** @description A problem document for a request that failed validation, with one entry per violation, up to 20. Violations past the twentieth are only counted, in `errors_omitted`, so a body built to fail many times gets a short answer. */
         ValidationProblem: {
+            /** @constant */
+            type: "/problems/validation-failed";
+            /** @constant */
+            title: "Validation failed";
+            /** @constant */
+            status: 422;
             /** @description One entry per violation, the first 20 found. */
             errors: components["schemas"]["ValidationError"][];
             /**
@@ -706,7 +707,220 @@ export interface components {
              * @example 87
              */
             errors_omitted?: number;
-        } & components["schemas"]["ProblemFields"];
+        } & WithRequired<components["schemas"]["ProblemFields"], "type" | "title" | "status">;
+        /**
+         * Format: uri-reference
+         * @description The catalogue of problem types. Every problem this server sends has one of these as its `type`, the entry's `title` as its `title` and the entry's `x-status` as its `status`; clients branch on `type`. Each URI is relative to the server, which answers it with the entry's documentation (`GET /problems/{slug}`).
+         * @example /problems/not-found
+         */
+        ProblemType: string & ("/problems/malformed-body" | "/problems/malformed-path" | "/problems/invalid-upgrade" | "/problems/unauthorized" | "/problems/login-failed" | "/problems/forbidden" | "/problems/not-found" | "/problems/route-not-found" | "/problems/method-not-allowed" | "/problems/email-taken" | "/problems/username-taken" | "/problems/idempotency-key-reused" | "/problems/operation-retired" | "/problems/precondition-failed" | "/problems/content-too-large" | "/problems/unsupported-media-type" | "/problems/range-not-satisfiable" | "/problems/validation-failed" | "/problems/upgrade-required" | "/problems/precondition-required" | "/problems/rate-limited" | "/problems/login-throttled" | "/problems/too-many-connections" | "/problems/internal-error" | "/problems/service-starting" | "/problems/shutting-down" | "/problems/database-unavailable" | "/problems/handler-timeout");
+        /** @description A problem of type `/problems/malformed-body` (400 Malformed request body). */
+        MalformedBodyProblem: {
+            /** @constant */
+            type: "/problems/malformed-body";
+            /** @constant */
+            title: "Malformed request body";
+            /** @constant */
+            status: 400;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/invalid-upgrade` (400 Invalid WebSocket upgrade). */
+        InvalidUpgradeProblem: {
+            /** @constant */
+            type: "/problems/invalid-upgrade";
+            /** @constant */
+            title: "Invalid WebSocket upgrade";
+            /** @constant */
+            status: 400;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/unauthorized` (401 Authentication required). */
+        UnauthorizedProblem: {
+            /** @constant */
+            type: "/problems/unauthorized";
+            /** @constant */
+            title: "Authentication required";
+            /** @constant */
+            status: 401;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/login-failed` (401 Incorrect email or password). */
+        LoginFailedProblem: {
+            /** @constant */
+            type: "/problems/login-failed";
+            /** @constant */
+            title: "Incorrect email or password";
+            /** @constant */
+            status: 401;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/forbidden` (403 Forbidden). */
+        ForbiddenProblem: {
+            /** @constant */
+            type: "/problems/forbidden";
+            /** @constant */
+            title: "Forbidden";
+            /** @constant */
+            status: 403;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/not-found` (404 Resource not found). */
+        NotFoundProblem: {
+            /** @constant */
+            type: "/problems/not-found";
+            /** @constant */
+            title: "Resource not found";
+            /** @constant */
+            status: 404;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/email-taken` (409 Email already registered). */
+        EmailTakenProblem: {
+            /** @constant */
+            type: "/problems/email-taken";
+            /** @constant */
+            title: "Email already registered";
+            /** @constant */
+            status: 409;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/username-taken` (409 Username already taken). */
+        UsernameTakenProblem: {
+            /** @constant */
+            type: "/problems/username-taken";
+            /** @constant */
+            title: "Username already taken";
+            /** @constant */
+            status: 409;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/idempotency-key-reused` (409 Idempotency-Key reused). */
+        IdempotencyKeyReusedProblem: {
+            /** @constant */
+            type: "/problems/idempotency-key-reused";
+            /** @constant */
+            title: "Idempotency-Key reused";
+            /** @constant */
+            status: 409;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/precondition-failed` (412 Precondition failed). */
+        PreconditionFailedProblem: {
+            /** @constant */
+            type: "/problems/precondition-failed";
+            /** @constant */
+            title: "Precondition failed";
+            /** @constant */
+            status: 412;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/content-too-large` (413 Content too large). */
+        ContentTooLargeProblem: {
+            /** @constant */
+            type: "/problems/content-too-large";
+            /** @constant */
+            title: "Content too large";
+            /** @constant */
+            status: 413;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/unsupported-media-type` (415 Unsupported media type). */
+        UnsupportedMediaTypeProblem: {
+            /** @constant */
+            type: "/problems/unsupported-media-type";
+            /** @constant */
+            title: "Unsupported media type";
+            /** @constant */
+            status: 415;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/range-not-satisfiable` (416 Range not satisfiable). */
+        RangeNotSatisfiableProblem: {
+            /** @constant */
+            type: "/problems/range-not-satisfiable";
+            /** @constant */
+            title: "Range not satisfiable";
+            /** @constant */
+            status: 416;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/upgrade-required` (426 Upgrade required). */
+        UpgradeRequiredProblem: {
+            /** @constant */
+            type: "/problems/upgrade-required";
+            /** @constant */
+            title: "Upgrade required";
+            /** @constant */
+            status: 426;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/precondition-required` (428 Precondition required). */
+        PreconditionRequiredProblem: {
+            /** @constant */
+            type: "/problems/precondition-required";
+            /** @constant */
+            title: "Precondition required";
+            /** @constant */
+            status: 428;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/rate-limited` (429 Rate limit exceeded). */
+        RateLimitedProblem: {
+            /** @constant */
+            type: "/problems/rate-limited";
+            /** @constant */
+            title: "Rate limit exceeded";
+            /** @constant */
+            status: 429;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/login-throttled` (429 Too many failed logins). */
+        LoginThrottledProblem: {
+            /** @constant */
+            type: "/problems/login-throttled";
+            /** @constant */
+            title: "Too many failed logins";
+            /** @constant */
+            status: 429;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/too-many-connections` (429 Too many WebSocket connections). */
+        TooManyConnectionsProblem: {
+            /** @constant */
+            type: "/problems/too-many-connections";
+            /** @constant */
+            title: "Too many WebSocket connections";
+            /** @constant */
+            status: 429;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/internal-error` (500 Internal server error). */
+        InternalErrorProblem: {
+            /** @constant */
+            type: "/problems/internal-error";
+            /** @constant */
+            title: "Internal server error";
+            /** @constant */
+            status: 500;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/service-starting` (503 Service starting). */
+        ServiceStartingProblem: {
+            /** @constant */
+            type: "/problems/service-starting";
+            /** @constant */
+            title: "Service starting";
+            /** @constant */
+            status: 503;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/shutting-down` (503 Service shutting down). */
+        ShuttingDownProblem: {
+            /** @constant */
+            type: "/problems/shutting-down";
+            /** @constant */
+            title: "Service shutting down";
+            /** @constant */
+            status: 503;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/database-unavailable` (503 Database unavailable). */
+        DatabaseUnavailableProblem: {
+            /** @constant */
+            type: "/problems/database-unavailable";
+            /** @constant */
+            title: "Database unavailable";
+            /** @constant */
+            status: 503;
+        } & components["schemas"]["Problem"];
+        /** @description A problem of type `/problems/handler-timeout` (503 Request timed out). */
+        HandlerTimeoutProblem: {
+            /** @constant */
+            type: "/problems/handler-timeout";
+            /** @constant */
+            title: "Request timed out";
+            /** @constant */
+            status: 503;
+        } & components["schemas"]["Problem"];
         /** @description One violation of the request's schema. */
         ValidationError: {
             /**
@@ -1608,11 +1822,11 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["IdempotencyKeyReusedProblem"];
             };
         };
-        /** @description Another account already has this email. */
-        EmailTaken: {
+        /** @description Another account already has this email (`/problems/email-taken`) or this username (`/problems/username-taken`); nothing was changed. */
+        AccountTaken: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
                 "X-Process-Time": components["headers"]["XProcessTime"];
@@ -1621,7 +1835,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["EmailTakenProblem"] | components["schemas"]["UsernameTakenProblem"];
             };
         };
         /** @description The email and password do not match an active account (the same answer for an unknown email). */
@@ -1635,10 +1849,10 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["LoginFailedProblem"];
             };
         };
-        /** @description Over the operation's rate-limit policy (`x-rate-limit`), or, on `POST /token`, too many failed log-ins; wait `Retry-After` seconds. */
+        /** @description Over the operation's rate-limit policy (`x-rate-limit`); wait `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
@@ -1649,7 +1863,21 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["RateLimitedProblem"];
+            };
+        };
+        /** @description Too many failed log-ins for this email or from this address (`/problems/login-throttled`), or over the operation's rate-limit policy (`/problems/rate-limited`); wait `Retry-After` seconds. */
+        TooManyLogins: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                "X-Process-Time": components["headers"]["XProcessTime"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["LoginThrottledProblem"] | components["schemas"]["RateLimitedProblem"];
             };
         };
         /** @description The body could not be parsed (for example malformed JSON). */
@@ -1662,7 +1890,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["MalformedBodyProblem"];
             };
         };
         /** @description No credentials, or credentials that are not valid. */
@@ -1676,7 +1904,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["UnauthorizedProblem"];
             };
         };
         /** @description The credentials are valid but not allowed to do this. */
@@ -1689,7 +1917,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["ForbiddenProblem"];
             };
         };
         /** @description The resource does not exist, or the caller may not know that it does. */
@@ -1702,7 +1930,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["NotFoundProblem"];
             };
         };
         /** @description The item does not exist, or the caller may not know that it does. */
@@ -1715,7 +1943,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["NotFoundProblem"];
             };
         };
         /** @description The order does not exist, or the caller may not know that it does. */
@@ -1728,7 +1956,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["NotFoundProblem"];
             };
         };
         /** @description The file does not exist, or the caller may not know that it does. */
@@ -1741,7 +1969,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["NotFoundProblem"];
             };
         };
         /** @description The body is larger than the configured limit. */
@@ -1754,7 +1982,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["ContentTooLargeProblem"];
             };
         };
         /** @description The body's content type is not one the operation accepts. */
@@ -1767,7 +1995,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["UnsupportedMediaTypeProblem"];
             };
         };
         /** @description The request does not match the operation's schema; one entry per violation. */
@@ -1791,10 +2019,10 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["InternalErrorProblem"];
             };
         };
-        /** @description The service cannot answer right now; try again after `Retry-After` seconds when it is given. The database is still opening (start-up), does not answer (outage), or the handler ran past the server's time limit. */
+        /** @description The service cannot answer right now; try again after `Retry-After` seconds when it is given. The database is still opening (start-up), does not answer (outage), the server is shutting down, or the handler ran past the server's time limit; `type` says which. */
         ServiceUnavailable: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
@@ -1803,7 +2031,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["ServiceStartingProblem"] | components["schemas"]["ShuttingDownProblem"] | components["schemas"]["DatabaseUnavailableProblem"] | components["schemas"]["HandlerTimeoutProblem"];
             };
         };
         /** @description A path parameter is not valid, or the request is not a valid WebSocket upgrade; no socket is opened. */
@@ -1816,7 +2044,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["InvalidUpgradeProblem"];
             };
         };
         /** @description A plain request to a WebSocket path; repeat it as a WebSocket upgrade. */
@@ -1830,7 +2058,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["UpgradeRequiredProblem"];
             };
         };
         /** @description The caller already has the most WebSocket connections allowed per user (counted across every server process), or is over the operation's rate-limit policy; close one, or try again later. */
@@ -1844,7 +2072,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["TooManyConnectionsProblem"] | components["schemas"]["RateLimitedProblem"];
             };
         };
         /** @description The multipart body could not be parsed (no boundary, broken part headers, cut short). */
@@ -1857,7 +2085,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["MalformedBodyProblem"];
             };
         };
         /** @description The requested range starts beyond the end of the file. */
@@ -1871,7 +2099,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["RangeNotSatisfiableProblem"];
             };
         };
         /** @description The client's copy (`If-None-Match`) is current; no body. */
@@ -1894,7 +2122,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["PreconditionFailedProblem"];
             };
         };
         /** @description This server requires `If-Match` on changes to this resource (`IF_MATCH_REQUIRED`); nothing was changed. Read the resource for its `ETag` and send it. */
@@ -1907,7 +2135,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": components["schemas"]["PreconditionRequiredProblem"];
             };
         };
     };
@@ -2231,7 +2459,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
+            429: components["responses"]["TooManyLogins"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2312,7 +2540,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            409: components["responses"]["EmailTaken"];
+            409: components["responses"]["AccountTaken"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -2349,7 +2577,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            409: components["responses"]["EmailTaken"];
+            409: components["responses"]["AccountTaken"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -2525,7 +2753,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["EmailTaken"];
+            409: components["responses"]["AccountTaken"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3424,3 +3652,6 @@ export interface operations {
         };
     };
 }
+type WithRequired<T, K extends keyof T> = T & {
+    [P in K]-?: T[P];
+};

@@ -2,6 +2,7 @@
  * Regenerates everything derived from openapi.yaml:
  *   generated/openapi.json  the bundled contract (served at /openapi.json and loaded at start-up)
  *   generated/openapi.d.ts  openapi-typescript types the handlers are checked against
+ *   generated/security.d.ts what each operation's security lets through (openapi-typescript leaves it out)
  * `--check` writes nothing and fails when a committed file differs from what would be generated.
  */
 import { execFileSync } from 'node:child_process';
@@ -34,9 +35,49 @@ const ast = await openapiTS(JSON.parse(bundled) as Parameters<typeof openapiTS>[
   alphabetize: false,
 });
 const header = '// Generated from openapi.yaml by `npm run gen`. Do not edit.\n\n';
+
+interface SecuredDocument {
+  readonly security?: readonly Record<string, unknown>[];
+  readonly paths?: Record<
+    string,
+    Record<string, { operationId?: string; security?: Record<string, unknown>[] }>
+  >;
+  readonly components?: { readonly securitySchemes?: Record<string, unknown> };
+}
+
+/**
+ * For each operation, the security scheme that names the caller in each of its
+ * alternatives (the first of the alternative), or `anonymous` where a request
+ * may pass without one: no security, or an empty `{}` alternative.
+ */
+function securityTypes(document: SecuredDocument): string {
+  const methods = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+  const lines: string[] = [];
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const [method, operation] of Object.entries(item)) {
+      if (!methods.has(method) || operation.operationId === undefined) continue;
+      const requirements = operation.security ?? document.security ?? [];
+      const names = new Set<string>();
+      if (requirements.length === 0) names.add('anonymous');
+      for (const requirement of requirements) names.add(Object.keys(requirement)[0] ?? 'anonymous');
+      const union = [...names].map((name) => JSON.stringify(name)).join(' | ');
+      lines.push(`    ${operation.operationId}: ${union};`);
+    }
+  }
+  const schemes = Object.keys(document.components?.securitySchemes ?? {}).map((name) => JSON.stringify(name));
+  return (
+    header +
+    '/** The security schemes of the contract. */\n' +
+    `export type securitySchemeName = ${schemes.join(' | ') || 'never'};\n` +
+    '/** Per operation: the scheme that names the caller in each security alternative, or `anonymous`. */\n' +
+    `export interface operationSecurity {\n${lines.join('\n')}\n}\n`
+  );
+}
+
 const outputs: Record<string, string> = {
   'generated/openapi.json': bundled,
   'generated/openapi.d.ts': header + astToString(ast),
+  'generated/security.d.ts': securityTypes(JSON.parse(bundled) as SecuredDocument),
 };
 
 let stale = 0;

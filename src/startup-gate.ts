@@ -18,7 +18,7 @@ export function startupGate(isReady: () => boolean): (operationId: string) => vo
   let open = false;
   return (operationId) => {
     if (open || (open = isReady()) || OPEN_DURING_STARTUP.has(operationId)) return;
-    throw new ApiError(503, 'The service is starting; try again shortly.', {
+    throw new ApiError('service-starting', 'The service is starting; try again shortly.', {
       headers: { 'Retry-After': '1' },
     });
   };

@@ -37,7 +37,7 @@ import type { FileStorage } from '../../src/files/storage.js';
 import { isJson } from '../../src/http/body.js';
 import { createHttp } from '../../src/http/index.js';
 import type { AnyHandler } from '../../src/http/index.js';
-import { PROBLEM_JSON, toProblem } from '../../src/http/problem.js';
+import { PROBLEM_JSON } from '../../src/http/problem.js';
 import type { ReplyLike } from '../../src/http/reply-check.js';
 import { requestIdFor } from '../../src/http/request-state.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -212,7 +212,8 @@ function mockHandler(
 /** Security schemes judged by presence alone: the mock has no accounts and no keys. */
 function mockSecurity(document: OpenApiDocument): SecurityHandlers {
   const schemes = (document.components?.['securitySchemes'] ?? {}) as Record<string, Record<string, unknown>>;
-  const caller = (kind: Principal['kind']): Principal => ({ kind, userId: 1, role: 'admin' });
+  const caller = (kind: Principal['kind']): Principal =>
+    kind === 'apiKey' ? { kind, role: 'admin' } : { kind, userId: 1, role: 'admin' };
   const handlers: Record<string, SecurityHandlers[string]> = {};
   for (const [name, scheme] of Object.entries(schemes)) {
     if (scheme['type'] === 'apiKey') {
@@ -221,14 +222,14 @@ function mockSecurity(document: OpenApiDocument): SecurityHandlers {
         const given = scheme['in'] === 'query' ? query.get(key) : headers[key.toLowerCase()];
         const value = Array.isArray(given) ? given[0] : given;
         if (value === undefined || value === null || value === '')
-          throw new ApiError(401, 'This operation needs an API key.');
+          throw new ApiError('unauthorized', 'This operation needs an API key.');
         return caller('apiKey');
       };
     } else {
       handlers[name] = ({ headers }) => {
         const given = headers['authorization'];
         if (!/^Bearer[ ]+\S+/i.test((Array.isArray(given) ? given[0] : given) ?? ''))
-          throw new ApiError(401, 'This operation needs a bearer token.', {
+          throw new ApiError('unauthorized', 'This operation needs a bearer token.', {
             headers: { 'WWW-Authenticate': 'Bearer' },
           });
         return caller('user');
@@ -319,8 +320,15 @@ export async function createMockServer(contract: Contract, options: MockOptions 
   function unmet(req: IncomingMessage, res: ServerResponse, pathname: string, detail: string): void {
     req.resume();
     const requestId = requestIdFor(req);
-    const problem = toProblem(new ApiError(501, detail), pathname, requestId, log);
-    const payload = JSON.stringify(problem.body);
+    // Not one of the server's problem types: only the mock answers it.
+    const payload = JSON.stringify({
+      type: 'about:blank',
+      title: 'Not Implemented',
+      status: 501,
+      detail,
+      instance: pathname.slice(0, 300),
+      request_id: requestId,
+    });
     res.writeHead(501, {
       'Content-Type': `${PROBLEM_JSON}; charset=utf-8`,
       'Content-Length': Buffer.byteLength(payload),

@@ -27,8 +27,8 @@ export function apiKeySecurity(keys: readonly string[]): {
   const isKnown = matcher(keys);
   const check = (candidate: string | undefined): Principal => {
     if (candidate === undefined || candidate === '')
-      throw new ApiError(401, 'This operation needs an API key.');
-    if (!isKnown(candidate)) throw new ApiError(403, 'Invalid token');
+      throw new ApiError('unauthorized', 'This operation needs an API key.');
+    if (!isKnown(candidate)) throw new ApiError('forbidden', 'Invalid token');
     return { kind: 'apiKey' };
   };
   return {

@@ -26,7 +26,7 @@ export const bearerSecurity: SecurityHandler = async ({ headers }, deps) => {
   const value = Array.isArray(header) ? header[0] : header;
   const found = value === undefined ? null : /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(value);
   if (found?.[1] === undefined) {
-    throw new ApiError(401, 'This operation needs a bearer token.', {
+    throw new ApiError('unauthorized', 'This operation needs a bearer token.', {
       headers: { 'WWW-Authenticate': 'Bearer' },
     });
   }

@@ -107,7 +107,7 @@ export function createRateLimits(spec: Spec, options: RateLimitOptions): RateLim
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
         const wait = seconds(rejection.msBeforeNext);
         throw new ApiError(
-          429,
+          'rate-limited',
           `Too many requests under the "${policy.name}" policy (${counter.limit} per ${policy.windowSeconds} s); try again in ${wait} s.`,
           {
             headers: {

@@ -27,7 +27,7 @@ export function createLoginThrottle(db: AppDb, limits: Config['loginThrottle']):
         { key: addressKey(address), max: limits.maxFailuresPerAddress, windowSeconds },
       ]);
       if (!allowed) {
-        throw new ApiError(429, 'Too many failed logins; try again later.', {
+        throw new ApiError('login-throttled', 'Too many failed logins; try again later.', {
           headers: { 'Retry-After': String(Math.max(1, retryAfterSeconds)) },
         });
       }

@@ -21,7 +21,7 @@ export interface TokenService {
 
 /** 401 with `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3.1). */
 export function invalidToken(detail: string): ApiError {
-  return new ApiError(401, detail, {
+  return new ApiError('unauthorized', detail, {
     headers: {
       'WWW-Authenticate': `Bearer error="invalid_token", error_description="${detail.replace(/"/g, "'")}"`,
     },

@@ -190,7 +190,7 @@ export function createDeprecations(spec: Spec, options: DeprecationOptions): Dep
       if (found === undefined) return;
       for (const [name, value] of found.headers) response.setHeader(name, value);
       if (options.enforceSunset && found.sunsetAt !== undefined && now() >= found.sunsetAt) {
-        throw new ApiError(410, found.retiredDetail);
+        throw new ApiError('operation-retired', found.retiredDetail);
       }
     },
     used(operationId, input, client) {

@@ -2,6 +2,8 @@
  * The one error type the service throws on purpose. `http/problem.ts` turns it
  * into an RFC 9457 problem document; anything else thrown becomes a logged 500.
  */
+import { PROBLEM_BASE, PROBLEM_TYPES } from './problems.js';
+import type { ProblemSlug, ProblemTypeUri } from './problems.js';
 
 /** Where in the request a validation error was found. */
 export type ErrorLocation = 'body' | 'query' | 'path' | 'header' | 'cookie';
@@ -16,8 +18,6 @@ export interface FieldError {
 }
 
 export interface ApiErrorOptions {
-  readonly title?: string;
-  readonly type?: string;
   readonly errors?: readonly FieldError[];
   /** Violations found beyond those listed in `errors`. */
   readonly omittedErrors?: number;
@@ -26,25 +26,34 @@ export interface ApiErrorOptions {
 }
 
 /**
- * An error with an HTTP status that is safe to show the client.
- * @example throw new ApiError(404, 'User not found');
+ * An error that is safe to show the client, of a type from the contract's
+ * catalogue (src/contract/problems.ts): the type fixes its status and title.
+ * Handlers raise it through `input.fail`, which also checks that their
+ * operation declares the status; the rest of the server constructs it directly.
+ * @example throw new ApiError('route-not-found', 'No operation matches GET /nope.');
  */
 export class ApiError extends Error {
-  readonly title: string | undefined;
-  readonly type: string | undefined;
+  readonly status: number;
+  readonly type: ProblemTypeUri;
+  readonly title: string;
   readonly errors: readonly FieldError[] | undefined;
   readonly omittedErrors: number;
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(
-    readonly status: number,
+    readonly problem: ProblemSlug,
     readonly detail: string,
     options: ApiErrorOptions = {},
   ) {
     super(detail, options.cause === undefined ? undefined : { cause: options.cause });
+    // Only reachable from untyped code: tsc holds `problem` to the catalogue.
+    if (!Object.hasOwn(PROBLEM_TYPES, problem))
+      throw new TypeError(`"${problem}" is not a catalogued problem type`);
+    const entry = PROBLEM_TYPES[problem];
     this.name = 'ApiError';
-    this.title = options.title;
-    this.type = options.type;
+    this.status = entry.status;
+    this.type = `${PROBLEM_BASE}${problem}`;
+    this.title = entry.title;
     this.errors = options.errors;
     this.omittedErrors = options.omittedErrors ?? 0;
     this.headers = options.headers ?? {};
@@ -87,8 +96,11 @@ export class Violations {
   }
 }
 
-/** A 422 listing the violations found (at most MAX_LISTED_VIOLATIONS of them). */
-export function validationError(found: readonly FieldError[] | Violations): ApiError {
+/** The detail and options of a 422 listing the violations found (at most MAX_LISTED_VIOLATIONS of them). */
+export function violationsOf(found: readonly FieldError[] | Violations): {
+  detail: string;
+  options: ApiErrorOptions;
+} {
   let violations = found;
   if (!(violations instanceof Violations)) {
     violations = new Violations();
@@ -100,5 +112,11 @@ export function validationError(found: readonly FieldError[] | Violations): ApiE
     omitted > 0
       ? `The request has ${total} validation errors; the first ${listed.length} are listed.`
       : `The request has ${total} validation error${total === 1 ? '' : 's'}.`;
-  return new ApiError(422, detail, { errors: listed, omittedErrors: omitted });
+  return { detail, options: { errors: listed, omittedErrors: omitted } };
+}
+
+/** A 422 listing the violations found (at most MAX_LISTED_VIOLATIONS of them). */
+export function validationError(found: readonly FieldError[] | Violations): ApiError {
+  const { detail, options } = violationsOf(found);
+  return new ApiError('validation-failed', detail, options);
 }

@@ -6,6 +6,8 @@
  */
 import type { Readable } from 'node:stream';
 import type { operations } from '../../generated/openapi.js';
+import type { operationSecurity, securitySchemeName } from '../../generated/security.js';
+import type { ApiError, ApiErrorOptions } from './errors.js';
 
 /**
  * What the app binds these types to, filled in by declaration merging in
@@ -67,17 +69,77 @@ export interface BinaryBody {
   open(): Readable;
 }
 
-/** The identity behind a request that passed the operation's security requirements. */
-export interface Principal {
-  readonly kind: 'apiKey' | 'user';
-  /** The user's id for bearer tokens; undefined for API keys. */
-  readonly userId?: number;
-  readonly role?: string;
+/** A signed-in account: what a bearer token (header or `access_token` query) lets through. */
+export interface UserPrincipal {
+  readonly kind: 'user';
+  readonly userId: number;
+  readonly role: string;
   /** The account row the bearer check read for this request, so handlers need not read it again. */
   readonly user?: Account;
   /** When the bearer token expires (ms since the epoch): an open WebSocket is closed then. */
   readonly tokenExpiresAt?: number;
 }
+
+/** A configured API key: no account behind it. */
+export interface ApiKeyPrincipal {
+  readonly kind: 'apiKey';
+  readonly userId?: undefined;
+  /** A role for `x-roles`, when the key has one. */
+  readonly role?: string;
+  readonly user?: undefined;
+  readonly tokenExpiresAt?: undefined;
+}
+
+/** The identity behind a request that passed the operation's security requirements. */
+export type Principal = UserPrincipal | ApiKeyPrincipal;
+
+/** What each security scheme of the contract lets through; `anonymous` is a request with no caller. */
+interface SchemePrincipals {
+  readonly OAuth2PasswordBearer: UserPrincipal;
+  readonly AccessTokenQuery: UserPrincipal;
+  readonly ApiKeyHeader: ApiKeyPrincipal;
+  readonly ApiKeyQuery: ApiKeyPrincipal;
+  readonly anonymous: undefined;
+}
+// A scheme added to the contract without an entry above is a compile error here.
+type _EveryScheme = SchemePrincipals[securitySchemeName | 'anonymous'];
+
+/**
+ * The caller of operation `Id`, from its security requirements in the contract:
+ * never undefined on an operation every alternative of which names a scheme.
+ */
+export type PrincipalOf<Id extends OperationId> = Id extends keyof operationSecurity
+  ? SchemePrincipals[operationSecurity[Id]]
+  : Principal | undefined;
+
+type Responses<Id extends OperationId> = Op<Id>['responses'];
+export type StatusOf<Id extends OperationId> = keyof Responses<Id> & number;
+
+type ProblemOf<R> = R extends { content: { 'application/problem+json': infer P } } ? P : never;
+type TypeOf<P> = P extends { type: `/problems/${infer Slug}` } ? Slug : never;
+
+/** The statuses of `Id` whose answer is a problem document. */
+export type ErrorStatusOf<Id extends OperationId> = {
+  [S in StatusOf<Id>]: [ProblemOf<Responses<Id>[S]>] extends [never] ? never : S;
+}[StatusOf<Id>];
+
+/** The problem types `Id` declares for status `S`, by slug (`email-taken`). */
+export type ProblemTypeOf<Id extends OperationId, S extends ErrorStatusOf<Id>> = TypeOf<
+  ProblemOf<Responses<Id>[S]>
+>;
+
+/**
+ * Makes the problem to throw for one of the error responses `Id` declares: a
+ * status it does not declare, or a type that status does not list, does not
+ * compile.
+ * @example throw input.fail(409, 'email-taken', 'Email already registered');
+ */
+export type Fail<Id extends OperationId> = <S extends ErrorStatusOf<Id>>(
+  status: S,
+  type: ProblemTypeOf<Id, S>,
+  detail: string,
+  options?: ApiErrorOptions,
+) => ApiError;
 
 /** What a handler receives: parameters coerced to their schema types and a validated body. */
 export interface Input<Id extends OperationId> {
@@ -87,11 +149,13 @@ export interface Input<Id extends OperationId> {
   readonly header: Slot<Op<Id>['parameters']['header']>;
   readonly cookie: Slot<Op<Id>['parameters']['cookie']>;
   readonly body: BodyOf<Id>;
-  /** The caller, when the operation declares security; undefined on public operations. */
-  readonly principal: Principal | undefined;
+  /** The caller: always there on an operation whose security has no anonymous (`{}`) alternative. */
+  readonly principal: PrincipalOf<Id>;
   readonly requestId: string;
   /** The client's address (honouring TRUST_PROXY_HOPS), e.g. for login throttling. */
   readonly clientIp: string;
+  /** The problem for one of this operation's declared error responses; throw what it returns. */
+  readonly fail: Fail<Id>;
 }
 
 /** Headers set by the HTTP layer (request id, timing, rate limits); handlers never set them. */
@@ -115,9 +179,6 @@ type BodyPart<R> = R extends { content: infer C }
     ? { readonly body: C[keyof C]; readonly contentType?: keyof C & string }
     : { readonly body: BinaryBody; readonly contentType: string }
   : { readonly body?: undefined };
-
-type Responses<Id extends OperationId> = Op<Id>['responses'];
-export type StatusOf<Id extends OperationId> = keyof Responses<Id> & number;
 
 /** One of the responses the contract declares for `Id`. */
 export type Reply<Id extends OperationId> = {

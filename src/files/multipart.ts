@@ -53,7 +53,7 @@ const partError = (name: string | undefined, message: string, keyword: string): 
 
 function malformed(error: unknown): ApiError {
   const reason = error instanceof Error ? error.message.replace(/\.$/, '') : 'unreadable';
-  return new ApiError(400, `The multipart body is malformed: ${reason}.`, { cause: error });
+  return new ApiError('malformed-body', `The multipart body is malformed: ${reason}.`, { cause: error });
 }
 
 /** The media type of a part's Content-Type, lower case, no parameters. */
@@ -116,10 +116,10 @@ class FormRead {
     parser.on('file', this.onFile);
     parser.on('field', this.onField);
     parser.on('partsLimit', () => {
-      this.fail(new ApiError(413, `The form has more than ${limits.maxParts} parts.`));
+      this.fail(new ApiError('content-too-large', `The form has more than ${limits.maxParts} parts.`));
     });
     parser.on('fieldsLimit', () => {
-      this.fail(new ApiError(413, `The form has more than ${limits.maxFields} text fields.`));
+      this.fail(new ApiError('content-too-large', `The form has more than ${limits.maxFields} text fields.`));
     });
     parser.on('filesLimit', () => {
       this.fail(partError(undefined, `must have at most ${plan.maxFiles} files`, 'maxItems'));
@@ -133,7 +133,9 @@ class FormRead {
 
   private readonly onRequestClose = (): void => {
     if (!this.req.complete) {
-      this.fail(new ApiError(400, 'The connection closed before the request body was complete.'));
+      this.fail(
+        new ApiError('malformed-body', 'The connection closed before the request body was complete.'),
+      );
     }
   };
 
@@ -145,7 +147,10 @@ class FormRead {
     if (this.settled) return;
     if (info.nameTruncated || info.valueTruncated) {
       this.fail(
-        new ApiError(413, `Field "${name ?? ''}" is longer than ${this.limits.maxFieldBytes} bytes.`),
+        new ApiError(
+          'content-too-large',
+          `Field "${name ?? ''}" is longer than ${this.limits.maxFieldBytes} bytes.`,
+        ),
       );
       return;
     }
@@ -216,7 +221,7 @@ class FormRead {
   private store(rule: FilePartRule, stream: Readable, info: FileInfo): void {
     const declaredType = mediaTypeOf(info.mimeType);
     const tooLarge = (): ApiError =>
-      new ApiError(413, `Part "${rule.name}" is larger than ${rule.maxBytes} bytes.`);
+      new ApiError('content-too-large', `Part "${rule.name}" is larger than ${rule.maxBytes} bytes.`);
     const meter = new PartMeter({
       maxBytes: rule.maxBytes,
       tooLarge,
@@ -225,7 +230,7 @@ class FormRead {
         if (!accepts(rule.accept, type)) {
           const how = sniffed === undefined ? 'declared' : 'sniffed from its bytes';
           throw new ApiError(
-            415,
+            'unsupported-media-type',
             `Part "${rule.name}" is ${type} (${how}); accepted: ${rule.accept.join(', ')}.`,
           );
         }
@@ -332,7 +337,9 @@ export function createMultipartReader(options: MultipartOptions): MultipartReade
     read(req, operation) {
       const plan = planFor(operation);
       if (plan === undefined) {
-        return Promise.reject(new ApiError(415, 'This operation takes no multipart/form-data body.'));
+        return Promise.reject(
+          new ApiError('unsupported-media-type', 'This operation takes no multipart/form-data body.'),
+        );
       }
       return new Promise<MultipartForm>((resolve, reject) => {
         new FormRead(req, plan, storage, limits, resolve, reject).start();

@@ -1,6 +1,5 @@
 /** The activity log of an account (written by background jobs, src/jobs/kinds/activity.ts). */
 import type { components } from '../../generated/openapi.js';
-import { ApiError } from '../contract/errors.js';
 import type { Input, Reply } from '../contract/types.js';
 import { listActivity } from '../db/repos/activity.repo.js';
 import type { ActivityPosition } from '../db/repos/activity.repo.js';
@@ -76,9 +75,9 @@ export async function listUserActivity(
 ): Promise<Reply<'listUserActivity'>> {
   const me = caller(input.principal);
   const userId = input.path.user_id;
-  if (!me.admin && me.id !== userId) throw new ApiError(404, 'User not found');
+  if (!me.admin && me.id !== userId) throw input.fail(404, 'not-found', 'User not found');
   if (userId !== me.id && (await findUserById(deps.db, userId)) === undefined) {
-    throw new ApiError(404, 'User not found');
+    throw input.fail(404, 'not-found', 'User not found');
   }
   const scope = { path: `/users/${userId}/activity`, filters: {} };
   const paging = readPaging(deps.config, scope, input.query, byTimeAndId);

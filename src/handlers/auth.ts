@@ -1,12 +1,12 @@
 /** Handlers for the `auth` tag: the OAuth2 password grant. */
-import { ApiError } from '../contract/errors.js';
-import type { Input, Reply } from '../contract/types.js';
+import type { ApiError } from '../contract/errors.js';
+import type { Fail, Input, Reply } from '../contract/types.js';
 import { findUserByEmail, updateUser } from '../db/repos/users.repo.js';
 import type { Deps } from '../deps.js';
 import { recordActivity } from '../jobs/index.js';
 
-const loginFailed = (): ApiError =>
-  new ApiError(401, 'Incorrect email or password', { headers: { 'WWW-Authenticate': 'Bearer' } });
+const loginFailed = (fail: Fail<'login'>): ApiError =>
+  fail(401, 'login-failed', 'Incorrect email or password', { headers: { 'WWW-Authenticate': 'Bearer' } });
 
 export async function login(input: Input<'login'>, deps: Deps): Promise<Reply<'login'>> {
   const { username: email, password } = input.body;
@@ -17,7 +17,7 @@ export async function login(input: Input<'login'>, deps: Deps): Promise<Reply<'l
   const user = await findUserByEmail(deps.db, email);
   // Verified even when there is no such account (against a dummy hash), so both answers take as long.
   const { ok, needsRehash } = await passwords.verify(user?.password_hash, password);
-  if (user === undefined || !ok || !user.is_active) throw loginFailed();
+  if (user === undefined || !ok || !user.is_active) throw loginFailed(input.fail);
   await throttle.succeeded(email, input.clientIp);
   // No write of ours to join here: the job row is the write.
   await recordActivity(deps.db, user.id, 'login', { ip: input.clientIp });

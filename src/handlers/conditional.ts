@@ -6,8 +6,12 @@
  * tag can never both succeed.
  */
 import type { ConditionalResource } from '../config.js';
-import { ApiError } from '../contract/errors.js';
+import type { ApiError } from '../contract/errors.js';
+import type { Fail } from '../contract/types.js';
 import type { Deps } from '../deps.js';
+
+/** The operations that write a versioned row under `If-Match`. */
+type ConditionalWrite = 'updateUser' | 'deleteUser' | 'updateItem' | 'deleteItem';
 
 /** The strong entity tag of a row at this version. */
 export const versionTag = (version: number): string => `"${version}"`;
@@ -27,10 +31,15 @@ export type Precondition =
  * Reads `If-Match` for a write to `resource`; throws 428 when it is missing
  * and the operator requires it (IF_MATCH_REQUIRED).
  */
-export function ifMatch(deps: Deps, resource: ConditionalResource, header: string | undefined): Precondition {
+export function ifMatch(
+  fail: Fail<ConditionalWrite>,
+  deps: Deps,
+  resource: ConditionalResource,
+  header: string | undefined,
+): Precondition {
   if (header === undefined) {
     if (deps.config.ifMatchRequired.has(resource)) {
-      throw new ApiError(428, 'Send If-Match with the ETag of the copy you are changing.');
+      throw fail(428, 'precondition-required', 'Send If-Match with the ETag of the copy you are changing.');
     }
     return { kind: 'any' };
   }
@@ -44,5 +53,9 @@ export function ifMatch(deps: Deps, resource: ConditionalResource, header: strin
 }
 
 /** The 412 for a write whose `If-Match` names none of the current version. */
-export const changedMeanwhile = (what: string): ApiError =>
-  new ApiError(412, `The ${what} has changed since the ETag in If-Match; read it again and retry.`);
+export const changedMeanwhile = (fail: Fail<ConditionalWrite>, what: string): ApiError =>
+  fail(
+    412,
+    'precondition-failed',
+    `The ${what} has changed since the ETag in If-Match; read it again and retry.`,
+  );

@@ -5,8 +5,8 @@
  * the parts. If it fails before that, the HTTP layer removes them.
  */
 import type { components } from '../../generated/openapi.js';
-import { ApiError } from '../contract/errors.js';
-import type { Input, Reply, StoredPart, UploadedForm } from '../contract/types.js';
+import type { ApiError } from '../contract/errors.js';
+import type { Fail, Input, Reply, StoredPart, UploadedForm } from '../contract/types.js';
 import * as files from '../db/repos/files.repo.js';
 import type { FileRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -98,12 +98,15 @@ export async function listFiles(input: Input<'listFiles'>, deps: Deps): Promise<
 }
 
 /** The file, if the caller owns it or is an admin; 404 otherwise (as if it did not exist). */
-async function ownFile(input: Input<'downloadFile' | 'deleteFile'>, deps: Deps): Promise<FileRow> {
+async function ownFile(input: Input<'downloadFile'> | Input<'deleteFile'>, deps: Deps): Promise<FileRow> {
   const me = caller(input.principal);
   const row = await files.findFile(deps.db, input.path.file_id);
-  if (row === undefined || (row.owner_id !== me.id && !me.admin)) throw new ApiError(404, 'File not found');
+  if (row === undefined || (row.owner_id !== me.id && !me.admin)) throw fileNotFound(input.fail);
   return row;
 }
+
+const fileNotFound = (fail: Fail<'downloadFile' | 'deleteFile'>): ApiError =>
+  fail(404, 'not-found', 'File not found');
 
 export async function downloadFile(input: Input<'downloadFile'>, deps: Deps): Promise<Reply<'downloadFile'>> {
   const row = await ownFile(input, deps);
@@ -117,9 +120,14 @@ export async function downloadFile(input: Input<'downloadFile'>, deps: Deps): Pr
       ? byteRange(input.header.Range, row.size)
       : ({ kind: 'whole' } as const);
   if (answer.kind === 'unsatisfiable') {
-    throw new ApiError(416, `The file has ${row.size} bytes; the range starts beyond them.`, {
-      headers: { 'Content-Range': `bytes */${row.size}` },
-    });
+    throw input.fail(
+      416,
+      'range-not-satisfiable',
+      `The file has ${row.size} bytes; the range starts beyond them.`,
+      {
+        headers: { 'Content-Range': `bytes */${row.size}` },
+      },
+    );
   }
   const storage = deps.files.storage;
   const headers = {
@@ -153,7 +161,7 @@ export async function downloadFile(input: Input<'downloadFile'>, deps: Deps): Pr
 export async function deleteFile(input: Input<'deleteFile'>, deps: Deps): Promise<Reply<'deleteFile'>> {
   const row = await ownFile(input, deps);
   const key = await files.deleteFile(deps.db, row.id);
-  if (key === undefined) throw new ApiError(404, 'File not found');
+  if (key === undefined) throw fileNotFound(input.fail);
   // The row is gone first: a failure now leaves unreferenced bytes, never a row without bytes.
   await deps.files.storage.remove(key).catch((error: unknown) => {
     deps.log.error({ err: error, storageKey: key }, 'could not remove the bytes of a deleted file');

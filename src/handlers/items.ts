@@ -1,7 +1,7 @@
 /** Handlers for the `items` tag. Owner-or-admin checks live here; roles come from x-roles. */
 import type { components } from '../../generated/openapi.js';
-import { ApiError } from '../contract/errors.js';
-import type { Input, Principal, Reply } from '../contract/types.js';
+import type { ApiError } from '../contract/errors.js';
+import type { Fail, Input, Reply, UserPrincipal } from '../contract/types.js';
 import * as items from '../db/repos/items.repo.js';
 import type { ItemRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -29,13 +29,20 @@ export function itemRowToItem(row: ItemRow): Item {
   };
 }
 
-const notFound = (): ApiError => new ApiError(404, 'Item not found');
+type ItemWrite = 'updateItem' | 'deleteItem';
+
+const notFound = (fail: Fail<'getItem' | 'getUserItem' | ItemWrite>): ApiError =>
+  fail(404, 'not-found', 'Item not found');
 
 /** The item, when the caller owns it or is an admin; 404 otherwise (existence is not revealed). */
-async function ownItem(deps: Deps, principal: Principal | undefined, id: number): Promise<ItemRow> {
-  const me = caller(principal);
+async function ownItem(
+  input: { principal: UserPrincipal; fail: Fail<ItemWrite> },
+  deps: Deps,
+  id: number,
+): Promise<ItemRow> {
+  const me = caller(input.principal);
   const row = await items.findItem(deps.db, id);
-  if (row === undefined || (row.owner_id !== me.id && !me.admin)) throw notFound();
+  if (row === undefined || (row.owner_id !== me.id && !me.admin)) throw notFound(input.fail);
   return row;
 }
 
@@ -61,39 +68,39 @@ export async function createItem(input: Input<'createItem'>, deps: Deps): Promis
 
 export async function getItem(input: Input<'getItem'>, deps: Deps): Promise<Reply<'getItem'>> {
   const row = await items.findItem(deps.db, input.path.item_id);
-  if (row === undefined) throw notFound();
+  if (row === undefined) throw notFound(input.fail);
   const etag = versionTag(row.version);
   if (noneMatch(input.header['If-None-Match'], etag)) return { status: 304, headers: { ETag: etag } };
   return { status: 200, headers: { ETag: etag }, body: itemRowToItem(row) };
 }
 
 /** After a conditional write matched no row: 412 if the item is still there, 404 if it is gone. */
-async function missedWrite(deps: Deps, id: number): Promise<ApiError> {
-  return (await items.findItem(deps.db, id)) === undefined ? notFound() : changedMeanwhile('item');
+async function missedWrite(fail: Fail<ItemWrite>, deps: Deps, id: number): Promise<ApiError> {
+  return (await items.findItem(deps.db, id)) === undefined ? notFound(fail) : changedMeanwhile(fail, 'item');
 }
 
 export async function updateItem(input: Input<'updateItem'>, deps: Deps): Promise<Reply<'updateItem'>> {
   const id = input.path.item_id;
-  const condition = ifMatch(deps, 'items', input.header['If-Match']);
-  await ownItem(deps, input.principal, id);
+  const condition = ifMatch(input.fail, deps, 'items', input.header['If-Match']);
+  await ownItem(input, deps, id);
   const versions = condition.kind === 'versions' ? condition.versions : undefined;
   const row = await items.updateItem(deps.db, id, input.body, versions);
-  if (row === undefined) throw await missedWrite(deps, id);
+  if (row === undefined) throw await missedWrite(input.fail, deps, id);
   return { status: 200, headers: { ETag: versionTag(row.version) }, body: itemRowToItem(row) };
 }
 
 export async function deleteItem(input: Input<'deleteItem'>, deps: Deps): Promise<Reply<'deleteItem'>> {
   const id = input.path.item_id;
-  const condition = ifMatch(deps, 'items', input.header['If-Match']);
-  await ownItem(deps, input.principal, id);
+  const condition = ifMatch(input.fail, deps, 'items', input.header['If-Match']);
+  await ownItem(input, deps, id);
   const versions = condition.kind === 'versions' ? condition.versions : undefined;
-  if (!(await items.deleteItem(deps.db, id, versions))) throw await missedWrite(deps, id);
+  if (!(await items.deleteItem(deps.db, id, versions))) throw await missedWrite(input.fail, deps, id);
   return { status: 204 };
 }
 
 export async function getUserItem(input: Input<'getUserItem'>, deps: Deps): Promise<Reply<'getUserItem'>> {
   const row = await items.findUserItem(deps.db, input.path.user_id, input.path.item_id, input.query.q);
-  if (row === undefined) throw notFound();
+  if (row === undefined) throw notFound(input.fail);
   const { description: _omitted, ...short } = itemRowToItem(row);
   return {
     status: 200,

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { components } from '../../generated/openapi.js';
-import { ApiError, validationError } from '../contract/errors.js';
-import type { Input, Reply } from '../contract/types.js';
+import { violationsOf } from '../contract/errors.js';
+import type { Fail, Input, Reply } from '../contract/types.js';
 import { claimKey, storedResponse, storeResponse } from '../db/repos/idempotency.repo.js';
 import * as orders from '../db/repos/orders.repo.js';
 import type { OrderRow } from '../db/schema.js';
@@ -67,19 +67,22 @@ const created = (order: Order, replayed: boolean): Reply<'createOrder'> => ({
  * Valid prices and quantities can still add up to more than an order holds:
  * that is the client's input, so a 422, not a 500 (found by the contract fuzzer).
  */
-function tooLarge(error: unknown): never {
-  if (orders.amountOutOfRange(error)) {
-    throw validationError([
-      {
-        in: 'body',
-        path: '/items',
-        message: 'the total is larger than an order can hold',
-        keyword: 'maximum',
-      },
-    ]);
-  }
-  throw error;
-}
+const tooLarge =
+  (fail: Fail<'createOrder'>) =>
+  (error: unknown): never => {
+    if (orders.amountOutOfRange(error)) {
+      const { detail, options } = violationsOf([
+        {
+          in: 'body',
+          path: '/items',
+          message: 'the total is larger than an order can hold',
+          keyword: 'maximum',
+        },
+      ]);
+      throw fail(422, 'validation-failed', detail, options);
+    }
+    throw error;
+  };
 
 export async function createOrder(input: Input<'createOrder'>, deps: Deps): Promise<Reply<'createOrder'>> {
   const buyer = caller(input.principal).id;
@@ -92,7 +95,11 @@ export async function createOrder(input: Input<'createOrder'>, deps: Deps): Prom
       if (!(await claimKey(trx, claim))) {
         const stored = await storedResponse(trx, buyer, key);
         if (stored === undefined || stored.requestHash !== requestHash) {
-          throw new ApiError(409, 'This Idempotency-Key was used with a different request.');
+          throw input.fail(
+            409,
+            'idempotency-key-reused',
+            'This Idempotency-Key was used with a different request.',
+          );
         }
         return created(stored.response as Order, true);
       }
@@ -102,7 +109,7 @@ export async function createOrder(input: Input<'createOrder'>, deps: Deps): Prom
       input.body.items.map((line) => line.item_id),
     );
     if (missing.size > 0) {
-      throw validationError(
+      const { detail, options } = violationsOf(
         input.body.items.flatMap((line, index) =>
           missing.has(line.item_id)
             ? [
@@ -116,6 +123,7 @@ export async function createOrder(input: Input<'createOrder'>, deps: Deps): Prom
             : [],
         ),
       );
+      throw input.fail(422, 'validation-failed', detail, options);
     }
     const order = orderToApi(
       await orders
@@ -124,7 +132,7 @@ export async function createOrder(input: Input<'createOrder'>, deps: Deps): Prom
           shippingAddress: input.body.shipping_address,
           lines: input.body.items.map((line) => ({ itemId: line.item_id, quantity: line.quantity })),
         })
-        .catch(tooLarge),
+        .catch(tooLarge(input.fail)),
     );
     if (key !== undefined) await storeResponse(trx, buyer, key, 201, order);
     // Only here, never on a replay above: one order, one entry.
@@ -137,7 +145,7 @@ export async function listOrders(input: Input<'listOrders'>, deps: Deps): Promis
   const me = caller(input.principal);
   const wanted = input.query.user_id;
   if (!me.admin && wanted !== undefined && wanted !== me.id) {
-    throw new ApiError(403, "Only an admin may list other users' orders.");
+    throw input.fail(403, 'forbidden', "Only an admin may list other users' orders.");
   }
   const scope = { path: '/orders', filters: { user_id: wanted } };
   const paging = readPaging(deps.config, scope, input.query, byId);
@@ -149,6 +157,6 @@ export async function getOrder(input: Input<'getOrder'>, deps: Deps): Promise<Re
   const me = caller(input.principal);
   const found = await orders.findOrder(deps.db, input.path.order_id);
   if (found === undefined || (found.order.user_id !== me.id && !me.admin))
-    throw new ApiError(404, 'Order not found');
+    throw input.fail(404, 'not-found', 'Order not found');
   return { status: 200, body: orderToApi(found) };
 }

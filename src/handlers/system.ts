@@ -1,5 +1,4 @@
 /** Handlers for the `system` tag: hello, liveness, readiness and the API-key example. */
-import { ApiError } from '../contract/errors.js';
 import type { Input, Reply } from '../contract/types.js';
 import type { Deps } from '../deps.js';
 
@@ -12,15 +11,16 @@ export async function getHealth(): Promise<Reply<'getHealth'>> {
   return { status: 200, body: { status: 'healthy' } };
 }
 
-export async function getReadiness(
-  _input: Input<'getReadiness'>,
-  deps: Deps,
-): Promise<Reply<'getReadiness'>> {
+export async function getReadiness(input: Input<'getReadiness'>, deps: Deps): Promise<Reply<'getReadiness'>> {
   // Shutting down: a load balancer must stop sending new requests while this process still answers.
   if (deps.lifecycle.stopping())
-    throw new ApiError(503, 'The server is shutting down.', { headers: { 'Retry-After': '5' } });
+    throw input.fail(503, 'shutting-down', 'The server is shutting down.', {
+      headers: { 'Retry-After': '5' },
+    });
   if (!(await deps.database.ping(1000)))
-    throw new ApiError(503, 'The database does not answer.', { headers: { 'Retry-After': '5' } });
+    throw input.fail(503, 'database-unavailable', 'The database does not answer.', {
+      headers: { 'Retry-After': '5' },
+    });
   return { status: 200, body: { status: 'ready', checks: { database: 'ok' } } };
 }
 

@@ -67,20 +67,26 @@ function parserError(error: unknown, limit: number, shapeLimits: JsonShapeLimits
   const type = (error as { type?: unknown }).type;
   switch (type) {
     case 'json.too.deep':
-      return new ApiError(400, `The JSON body nests deeper than ${shapeLimits.maxDepth} levels.`);
+      return new ApiError(
+        'malformed-body',
+        `The JSON body nests deeper than ${shapeLimits.maxDepth} levels.`,
+      );
     case 'json.too.many.values':
-      return new ApiError(400, `The JSON body holds more than ${shapeLimits.maxValues} values.`);
+      return new ApiError('malformed-body', `The JSON body holds more than ${shapeLimits.maxValues} values.`);
     case 'entity.too.large':
-      return new ApiError(413, `The request body is larger than ${limit} bytes.`);
+      return new ApiError('content-too-large', `The request body is larger than ${limit} bytes.`);
     case 'entity.parse.failed':
-      return new ApiError(400, 'The request body is not valid JSON.');
+      return new ApiError('malformed-body', 'The request body is not valid JSON.');
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new ApiError(415, 'The request body has an unsupported charset or encoding.');
+      return new ApiError(
+        'unsupported-media-type',
+        'The request body has an unsupported charset or encoding.',
+      );
     case 'parameters.too.many':
-      return new ApiError(413, 'The form has too many fields.');
+      return new ApiError('content-too-large', 'The form has too many fields.');
     default:
-      return new ApiError(400, 'The request body could not be read.', { cause: error });
+      return new ApiError('malformed-body', 'The request body could not be read.', { cause: error });
   }
 }
 
@@ -167,7 +173,7 @@ export function createBodyParsers(
       const accepted = [...declared.content.keys()];
       if (mediaType === undefined || !declared.content.has(mediaType)) {
         throw new ApiError(
-          415,
+          'unsupported-media-type',
           `Content-Type ${mediaType ?? '(none)'} is not accepted here; use one of: ${accepted.join(', ')}.`,
         );
       }
@@ -175,7 +181,7 @@ export function createBodyParsers(
         // RFC 8259 §8.1: JSON exchanged between systems is UTF-8; the parser would also decode UTF-16 and UTF-32.
         const charset = charsetOf(req.headers['content-type']);
         if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-          throw new ApiError(415, `JSON must be sent as UTF-8, not ${charset}.`);
+          throw new ApiError('unsupported-media-type', `JSON must be sent as UTF-8, not ${charset}.`);
         }
         const value = await run(json, req, res, limit, shapeLimits);
         return { mediaType, value, mayHoldNul: (req as ShapedRequest)[SHAPE]?.mayHoldNul ?? true };
@@ -186,7 +192,7 @@ export function createBodyParsers(
       if (mediaType === 'multipart/form-data' && multipart !== undefined) {
         return readForm(multipart, req, operation);
       }
-      throw new ApiError(415, `Content-Type ${mediaType} has no reader on this server.`);
+      throw new ApiError('unsupported-media-type', `Content-Type ${mediaType} has no reader on this server.`);
     },
   };
 }

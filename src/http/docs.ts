@@ -1,6 +1,8 @@
 /**
  * The served contract and its documentation: `/openapi.json`, `/openapi.yaml`,
- * Swagger UI at `/docs` and Redoc at `/redoc`, all from local files (no CDN).
+ * Swagger UI at `/docs` and Redoc at `/redoc`, all from local files (no CDN),
+ * and the problem-type catalogue at `/problems`, where every problem's `type`
+ * URI resolves.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -58,7 +60,38 @@ const redocPage = page(
 
 const redocInit = `Redoc.init('/openapi.json', { hideDownloadButton: false }, document.getElementById('redoc'));\n`;
 
-/** GET routes for the contract and the two documentation pages. */
+interface CatalogueEntry {
+  readonly const?: unknown;
+  readonly title?: unknown;
+  readonly description?: unknown;
+  readonly 'x-status'?: unknown;
+}
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The little Markdown the catalogue's descriptions use: `code`. */
+const inline = (text: string): string => escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>');
+
+/** The problem types the contract declares (components.schemas.ProblemType), as HTML sections by slug. */
+function catalogueSections(document: OpenApiDocument): Map<string, string> {
+  const schemas = (document.components?.['schemas'] ?? {}) as Record<string, { oneOf?: CatalogueEntry[] }>;
+  const sections = new Map<string, string>();
+  for (const entry of schemas['ProblemType']?.oneOf ?? []) {
+    if (typeof entry.const !== 'string' || !entry.const.startsWith('/problems/')) continue;
+    const slug = entry.const.slice('/problems/'.length);
+    sections.set(
+      slug,
+      `<section id="${escapeHtml(slug)}">
+<h2><code>${escapeHtml(entry.const)}</code></h2>
+<p>${escapeHtml(String(entry['x-status']))} ${escapeHtml(String(entry.title))}</p>
+<p>${inline(typeof entry.description === 'string' ? entry.description : '')}</p>
+</section>`,
+    );
+  }
+  return sections;
+}
+
+/** GET routes for the contract, the two documentation pages and the problem catalogue. */
 export function docsRouter(document: OpenApiDocument): Router {
   const router = express.Router();
   const json = JSON.stringify(document);
@@ -89,5 +122,33 @@ export function docsRouter(document: OpenApiDocument): Router {
   router.get('/redoc/redoc.standalone.js', (_req, res) => {
     res.sendFile(redocBundle, { maxAge: '1d' });
   });
+  const sections = catalogueSections(document);
+  if (sections.size > 0) {
+    const intro = '<p>Every problem this API sends has one of these as its <code>type</code>.</p>';
+    const all = page(
+      'Problem types',
+      '',
+      `<h1>Problem types</h1>\n${intro}\n${[...sections.values()].join('\n')}`,
+    );
+    router.get('/problems', (_req, res) => {
+      res.type('html').send(all);
+    });
+    router.get('/problems/:slug', (req, res, next) => {
+      const section = sections.get(req.params.slug);
+      if (section === undefined) {
+        next();
+        return;
+      }
+      res
+        .type('html')
+        .send(
+          page(
+            `Problem type ${req.params.slug}`,
+            '',
+            `${section}\n<p><a href="/problems">All problem types</a></p>`,
+          ),
+        );
+    });
+  }
   return router;
 }

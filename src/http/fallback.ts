@@ -52,7 +52,7 @@ export function createFallbackApp(options: FallbackOptions): Express {
   // Nothing matched.
   app.use((req: Request, res: Response) => {
     const pathname = req.url.split('?', 1)[0] ?? req.url;
-    fail(req, res, new ApiError(404, `No operation matches ${req.method} ${pathname}.`));
+    fail(req, res, new ApiError('route-not-found', `No operation matches ${req.method} ${pathname}.`));
   });
 
   // Errors from Express itself (e.g. a static file that cannot be read).

@@ -27,11 +27,11 @@ export function metricsRoute(
   const allowed = (req: Request): boolean => {
     if (config.metricsAccess === 'open') return true;
     const key = presentedKey(req);
-    if (key === undefined) throw new ApiError(401, 'Reading metrics needs an API key.');
+    if (key === undefined) throw new ApiError('unauthorized', 'Reading metrics needs an API key.');
     const given = digest(key);
     let found = false;
     for (const known of keys) found = timingSafeEqual(known, given) || found;
-    if (!found) throw new ApiError(403, 'This key may not read metrics.');
+    if (!found) throw new ApiError('forbidden', 'This key may not read metrics.');
     return true;
   };
   return (req, res, next) => {

@@ -12,6 +12,8 @@
  */
 import type { ResponseValidation } from '../config.js';
 import { ApiError, validationError } from '../contract/errors.js';
+import type { ApiErrorOptions } from '../contract/errors.js';
+import type { ProblemSlug } from '../contract/problems.js';
 import { rateLimitClient } from '../auth/rate-limits.js';
 import type { Deprecations } from '../contract/deprecation.js';
 import type { OperationSpec, RateLimitPolicy, Spec } from '../contract/spec.js';
@@ -91,6 +93,14 @@ class HandlerInput {
   get clientIp(): string {
     return this.#exchange.clientIp();
   }
+
+  /** `Input.fail`: tsc holds the status and type to the operation's; the reply check does at run time. */
+  fail(status: number, type: ProblemSlug, detail: string, options?: ApiErrorOptions): ApiError {
+    const error = new ApiError(type, detail, options);
+    if (error.status !== status)
+      throw new Error(`problem type ${type} is sent with ${error.status}, not ${status}`);
+    return error;
+  }
 }
 
 /** Answers any error as a problem document. */
@@ -106,7 +116,11 @@ export function answerError(writer: ResponseWriter, exchange: Exchange, error: u
  */
 function answerTimeout(writer: ResponseWriter, exchange: Exchange): void {
   exchange.timedOut = true;
-  answerError(writer, exchange, new ApiError(503, 'The server took too long to answer this request.'));
+  answerError(
+    writer,
+    exchange,
+    new ApiError('handler-timeout', 'The server took too long to answer this request.'),
+  );
 }
 
 /** Counts the request under its operation's rate-limit policy; a client over the limit gets 429. */
@@ -194,11 +208,12 @@ export function compilePipeline(operation: OperationSpec, parts: PipelineParts):
         String(exchange.principal?.userId ?? exchange.clientIp()),
       );
       const timer = timeoutMs > 0 ? setTimeout(answerTimeout, timeoutMs, writer, exchange) : undefined;
-      let reply;
+      let result;
       try {
-        reply = checkReply(await handler(input, deps), state);
+        result = await handler(input, deps);
       } catch (error) {
-        if (!exchange.timedOut) throw error;
+        // A problem the handler raised is held to the contract like a reply it returned.
+        if (!exchange.timedOut) throw checkReply.thrown(error, state);
         return;
       } finally {
         if (timer !== undefined) clearTimeout(timer);
@@ -208,6 +223,7 @@ export function compilePipeline(operation: OperationSpec, parts: PipelineParts):
         state.log.warn({ ms: timeoutMs }, 'a handler finished after its timeout; its reply was dropped');
         return;
       }
+      const reply = checkReply(result, state);
       if (isBinaryBody(reply.body)) {
         writer.binary(exchange.res, state, reply, reply.body, (error) => {
           answerError(writer, exchange, error);

@@ -3,11 +3,11 @@
  * RFC 9457 problem document. Only `ApiError` details reach the client; any
  * other error is logged with the request id and answered with a bare 500.
  */
-import { STATUS_CODES } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ApiError } from '../contract/errors.js';
 import type { FieldError } from '../contract/errors.js';
+import type { ProblemTypeUri } from '../contract/problems.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 
 export const PROBLEM_JSON = 'application/problem+json';
@@ -15,18 +15,8 @@ export const PROBLEM_JSON = 'application/problem+json';
 /** What a 503 asks the client to wait before retrying. */
 const RETRY_AFTER_SECONDS = 5;
 
-/** RFC 9110 names where Node still uses the older ones. */
-const TITLES: Readonly<Record<number, string>> = {
-  413: 'Content Too Large',
-  422: 'Unprocessable Content',
-};
-
-export function statusTitle(status: number): string {
-  return TITLES[status] ?? STATUS_CODES[status] ?? 'Error';
-}
-
 export interface ProblemBody {
-  type: string;
+  type: ProblemTypeUri;
   title: string;
   status: number;
   detail?: string;
@@ -51,56 +41,46 @@ const clip = (text: string): string => (text.length <= MAX_ECHO ? text : `${text
 const clipPath = (path: string): string =>
   path.length <= MAX_ECHO ? path : `${path.slice(0, MAX_ECHO - 3).replace(/%[0-9A-Fa-f]?$/, '')}...`;
 
+/** The problem document of an `ApiError`, as the client gets it. */
+export function apiErrorBody(error: ApiError, path: string, requestId: string): ProblemBody {
+  const body: ProblemBody = {
+    type: error.type,
+    title: error.title,
+    status: error.status,
+    detail: clip(error.detail),
+    instance: clipPath(path),
+  };
+  if (error.errors !== undefined) body.errors = [...error.errors];
+  if (error.omittedErrors > 0) body.errors_omitted = error.omittedErrors;
+  if (error.status >= 500) body.request_id = requestId;
+  return body;
+}
+
 /** Maps anything thrown to a problem; logs what the client must not see. */
 export function toProblem(error: unknown, path: string, requestId: string, log: Logger): Problem {
-  const instance = clipPath(path);
   if (error instanceof ApiError) {
-    const body: ProblemBody = {
-      type: error.type ?? 'about:blank',
-      title: error.title ?? statusTitle(error.status),
-      status: error.status,
-      detail: clip(error.detail),
-      instance,
-    };
-    if (error.errors !== undefined) body.errors = [...error.errors];
-    if (error.omittedErrors > 0) body.errors_omitted = error.omittedErrors;
     if (error.status >= 500) {
-      body.request_id = requestId;
       // 503 is a dependency being away (expected in an outage); other 5xx are bugs worth a stack.
       if (error.status === 503) log.warn({ status: 503 }, error.detail);
       else log.error({ err: error.cause ?? error }, error.detail);
     }
-    return { status: error.status, body, headers: error.headers };
+    return { status: error.status, body: apiErrorBody(error, path, requestId), headers: error.headers };
   }
   if (isDatabaseUnavailable(error)) {
     // An outage, not a bug: tell the client to come back, and keep the log line short.
     log.warn({ err: { message: (error as Error).message } }, 'database unavailable');
-    return {
-      status: 503,
-      body: {
-        type: 'about:blank',
-        title: statusTitle(503),
-        status: 503,
-        detail: 'The database is not available right now; try again shortly.',
-        instance,
-        request_id: requestId,
+    const outage = new ApiError(
+      'database-unavailable',
+      'The database is not available right now; try again shortly.',
+      {
+        headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
       },
-      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
-    };
+    );
+    return { status: outage.status, body: apiErrorBody(outage, path, requestId), headers: outage.headers };
   }
   log.error({ err: error }, 'unhandled error');
-  return {
-    status: 500,
-    body: {
-      type: 'about:blank',
-      title: statusTitle(500),
-      status: 500,
-      detail: 'An unexpected error occurred.',
-      instance,
-      request_id: requestId,
-    },
-    headers: {},
-  };
+  const internal = new ApiError('internal-error', 'An unexpected error occurred.');
+  return { status: internal.status, body: apiErrorBody(internal, path, requestId), headers: {} };
 }
 
 /** Writes a problem, unless the response has already started (then the connection is cut). */

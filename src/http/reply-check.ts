@@ -12,6 +12,7 @@ import { coerceParameter, toFieldErrors } from '../contract/validation.js';
 import type { Validation } from '../contract/validation.js';
 import type { Metrics } from '../metrics.js';
 import { isJson } from './body.js';
+import { apiErrorBody, PROBLEM_JSON } from './problem.js';
 import type { RequestState } from './request-state.js';
 import { isBinaryBody } from './response.js';
 import type { OutgoingReply } from './response.js';
@@ -24,7 +25,15 @@ export interface ReplyLike {
   readonly contentType?: string;
 }
 
-export type ReplyCheck = (reply: ReplyLike, state: RequestState) => OutgoingReply;
+export interface ReplyCheck {
+  (reply: ReplyLike, state: RequestState): OutgoingReply;
+  /**
+   * Holds a problem the handler threw to the contract as if it had returned
+   * it: the error to answer with (the same one, or a 500 when it breaks the
+   * contract in `enforce` mode). Anything that is not an `ApiError` is a 500 anyway.
+   */
+  thrown(error: unknown, state: RequestState): unknown;
+}
 
 /** The reply check of one operation; its validators are looked up on first use. */
 export function compileReplyCheck(
@@ -34,7 +43,7 @@ export function compileReplyCheck(
   mode: ResponseValidation,
 ): ReplyCheck {
   const { operationId } = operation;
-  return (reply, state) => {
+  const check = (reply: ReplyLike, state: RequestState): OutgoingReply => {
     const validators = validation.operation(operationId);
     const declared = validators.responses.get(reply.status);
     const mediaType = reply.contentType ?? (declared === undefined ? undefined : firstKey(declared));
@@ -76,8 +85,24 @@ export function compileReplyCheck(
     // state.log makes a child logger: only now, when there is something to say.
     state.log.error({ operationId, status: reply.status, problems }, 'response does not match the contract');
     if (mode === 'log') return { ...reply, mediaType };
-    throw new ApiError(500, 'An unexpected error occurred.');
+    throw new ApiError('internal-error', 'An unexpected error occurred.');
   };
+  const thrown = (error: unknown, state: RequestState): unknown => {
+    if (mode === 'off' || !(error instanceof ApiError)) return error;
+    const problem = {
+      status: error.status,
+      contentType: PROBLEM_JSON,
+      headers: error.headers,
+      body: apiErrorBody(error, state.path ?? '/', state.requestId),
+    };
+    try {
+      check(problem, state);
+      return error;
+    } catch (refusal) {
+      return refusal;
+    }
+  };
+  return Object.assign(check, { thrown });
 }
 
 function firstKey(map: ReadonlyMap<string, unknown>): string | undefined {

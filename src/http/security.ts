@@ -70,7 +70,7 @@ function refusal(results: readonly Outcome[], wwwAuthenticate: string): Error {
   const forbidden = failures.find((error) => error.status === 403);
   if (forbidden !== undefined) return forbidden;
   const unauthorized = failures.find((error) => error.status === 401);
-  return new ApiError(401, unauthorized?.detail ?? 'This operation needs credentials.', {
+  return new ApiError('unauthorized', unauthorized?.detail ?? 'This operation needs credentials.', {
     headers: { 'WWW-Authenticate': wwwAuthenticate, ...unauthorized?.headers },
   });
 }
@@ -117,7 +117,7 @@ export function compileSecurity(
     // x-roles: the roles allowed to call the operation, enforced here and nowhere else.
     const role = principal?.role;
     if (roles !== undefined && (role === undefined || !roles.includes(role))) {
-      throw new ApiError(403, 'Your role may not call this operation.');
+      throw new ApiError('forbidden', 'Your role may not call this operation.');
     }
     return principal;
   };

@@ -76,11 +76,15 @@ export function createRequestListener(options: ListenerOptions): RequestListener
     let error: ApiError;
     if (match.kind === 'method-not-allowed') {
       const allow = match.allow.join(', ');
-      error = new ApiError(405, `${req.method} is not allowed on ${pathname}; allowed: ${allow}.`, {
-        headers: { Allow: allow },
-      });
+      error = new ApiError(
+        'method-not-allowed',
+        `${req.method} is not allowed on ${pathname}; allowed: ${allow}.`,
+        {
+          headers: { Allow: allow },
+        },
+      );
     } else {
-      error = new ApiError(400, 'The request path is not validly percent-encoded.');
+      error = new ApiError('malformed-path', 'The request path is not validly percent-encoded.');
     }
     writer.problem(res, state, toProblem(error, pathname, state.requestId, state.log));
   }

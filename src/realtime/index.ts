@@ -186,26 +186,31 @@ export function attachRealtime(options: RealtimeOptions): Realtime {
     let request: UpgradeRequest;
     let sessionId: string;
     try {
-      if (closing !== undefined) throw new ApiError(503, 'The server is shutting down; connect again.');
+      if (closing !== undefined)
+        throw new ApiError('shutting-down', 'The server is shutting down; connect again.');
       if (operationId !== undefined) gate(operationId);
       request = await checkUpgrade(req, routes, validation, deps, requestId);
       // The slot is taken now, before the handshake, so concurrent upgrades cannot pass the cap together.
       const claim = await connections.claim(request.userId);
       if (claim.id === undefined) {
-        throw new ApiError(429, `You already have ${claim.open} WebSocket connections open.`, {
-          headers: { 'Retry-After': '30' },
-        });
+        throw new ApiError(
+          'too-many-connections',
+          `You already have ${claim.open} WebSocket connections open.`,
+          {
+            headers: { 'Retry-After': '30' },
+          },
+        );
       }
       sessionId = claim.id;
       if (closing !== undefined) {
         connections.release(request.userId, sessionId);
-        throw new ApiError(503, 'The server is shutting down; connect again.');
+        throw new ApiError('shutting-down', 'The server is shutting down; connect again.');
       }
     } catch (error) {
       const refusal =
         error instanceof ApiError
           ? error
-          : new ApiError(500, 'An unexpected error occurred.', { cause: error });
+          : new ApiError('internal-error', 'An unexpected error occurred.', { cause: error });
       if (refusal.status >= 500) log.error({ err: error, requestId }, 'realtime: upgrade failed');
       refuseUpgrade(socket, refusal, instance, requestId, startedAt);
       logAnswer(refusal.status, 'application/problem+json');

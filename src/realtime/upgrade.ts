@@ -12,6 +12,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { bearerSecurity, principalFromToken } from '../auth/bearer.js';
 import { ApiError } from '../contract/errors.js';
+import { apiErrorBody } from '../http/problem.js';
 import type { RouteIndex } from '../contract/routes.js';
 import type { OperationSpec } from '../contract/spec.js';
 import type { Principal, SecurityHandler } from '../contract/types.js';
@@ -30,7 +31,7 @@ export type WebSocketOperation = (typeof WEBSOCKET_OPERATIONS)[number];
 export const accessTokenQuerySecurity: SecurityHandler = async ({ query }, deps) => {
   const token = query.get('access_token');
   if (token === null || token === '') {
-    throw new ApiError(401, 'This operation needs a bearer token.', {
+    throw new ApiError('unauthorized', 'This operation needs a bearer token.', {
       headers: { 'WWW-Authenticate': 'Bearer' },
     });
   }
@@ -74,12 +75,13 @@ export async function checkUpgrade(
   const pathname = q < 0 ? url : url.slice(0, q);
   const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
   if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-    throw new ApiError(400, 'Only WebSocket upgrades are served here (Upgrade: websocket).');
+    throw new ApiError('invalid-upgrade', 'Only WebSocket upgrades are served here (Upgrade: websocket).');
   }
   const match = routes.match(req.method ?? 'GET', pathname);
-  if (match.kind === 'bad-path') throw new ApiError(400, 'The request path is not validly percent-encoded.');
+  if (match.kind === 'bad-path')
+    throw new ApiError('malformed-path', 'The request path is not validly percent-encoded.');
   if (match.kind !== 'operation' || !isWebSocketOperation(match.operation.operationId)) {
-    throw new ApiError(404, `No WebSocket endpoint at ${pathname}.`);
+    throw new ApiError('route-not-found', `No WebSocket endpoint at ${pathname}.`);
   }
   const operation = match.operation as UpgradeRequest['operation'];
 
@@ -94,7 +96,7 @@ export async function checkUpgrade(
     const errors = toFieldErrors('path', validator.validate.errors);
     const list = errors.map((e) => `path ${e.path} ${e.message}`).join('; ');
     throw new ApiError(
-      400,
+      'invalid-upgrade',
       `The upgrade request has ${errors.length} invalid parameter${errors.length === 1 ? '' : 's'}: ${list}.`,
     );
   }
@@ -110,7 +112,7 @@ export async function checkUpgrade(
     principal.role === undefined ||
     principal.tokenExpiresAt === undefined
   ) {
-    throw new ApiError(401, 'This operation needs a bearer token.', {
+    throw new ApiError('unauthorized', 'This operation needs a bearer token.', {
       headers: { 'WWW-Authenticate': 'Bearer' },
     });
   }
@@ -119,7 +121,7 @@ export async function checkUpgrade(
     await deps.auth.rateLimits.consume(operation.rateLimit, rateLimitClient(principal.userId, ''));
   }
   if (operation.roles !== undefined && !operation.roles.includes(principal.role)) {
-    throw new ApiError(403, 'Your role may not call this operation.');
+    throw new ApiError('forbidden', 'Your role may not call this operation.');
   }
   return {
     operation,
@@ -144,16 +146,7 @@ export function refuseUpgrade(
 ): void {
   if (socket.destroyed) return;
   const status = error.status;
-  const title = STATUS_CODES[status] ?? 'Error';
-  const body: Record<string, unknown> = {
-    type: 'about:blank',
-    title,
-    status,
-    detail: error.detail,
-    instance,
-  };
-  if (status >= 500) body['request_id'] = requestId;
-  const payload = JSON.stringify(body);
+  const payload = JSON.stringify(apiErrorBody(error, instance, requestId));
   const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
   const headers: Record<string, string> = {
     Connection: 'close',
@@ -166,5 +159,5 @@ export function refuseUpgrade(
   const head = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value.replace(/[\r\n]/g, ' ')}`)
     .join('\r\n');
-  socket.end(`HTTP/1.1 ${status} ${title}\r\n${head}\r\n\r\n${payload}`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${head}\r\n\r\n${payload}`);
 }

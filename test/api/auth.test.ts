@@ -4,6 +4,7 @@ import jwt from 'jsonwebtoken';
 import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { bearer, PASSWORD, postLogin, seedUser, tokenFor } from '../helpers/users.js';
+import { expectProblem } from '../helpers/problems.js';
 
 const SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 const ISSUER = 'fastapi-guide-ts';
@@ -54,14 +55,14 @@ describe('login and bearer tokens', () => {
       ];
       const bodies = await Promise.all(
         answers.map(async (res) => {
-          expect(res.status).to.equal(401);
+          await expectProblem(res, 401, 'login-failed');
           expect(res.headers.get('www-authenticate')).to.equal('Bearer');
-          const { detail, title, status } = (await res.json()) as Record<string, unknown>;
-          return { detail, title, status };
+          const { type, detail, title, status } = (await res.json()) as Record<string, unknown>;
+          return { type, detail, title, status };
         }),
       );
       expect(bodies[0]).to.deep.equal(bodies[1]).and.deep.equal(bodies[2]);
-      expect(bodies[0]).to.include({ detail: 'Incorrect email or password' });
+      expect(bodies[0]).to.include({ type: '/problems/login-failed', detail: 'Incorrect email or password' });
     });
 
     it('spends password-hashing time on an unknown email too (no timing oracle)', async () => {
@@ -102,7 +103,7 @@ describe('login and bearer tokens', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ username: 'a@example.com', password: PASSWORD }),
       });
-      expect(json.status).to.equal(415);
+      await expectProblem(json, 415, 'unsupported-media-type');
       await json.arrayBuffer();
       const line = t.logs.find((l) => l.msg === 'request' && l['reqId'] === json.headers.get('x-request-id'));
       expect(line, 'the log line names the operation even when the body is refused').to.include({
@@ -114,13 +115,13 @@ describe('login and bearer tokens', () => {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: 'username=a%40example.com',
       });
-      expect(missing.status).to.equal(422);
+      await expectProblem(missing, 422, 'validation-failed');
       const grant = await t.fetch('/token', {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: `grant_type=client_credentials&username=a%40example.com&password=${PASSWORD}`,
       });
-      expect(grant.status).to.equal(422);
+      await expectProblem(grant, 422, 'validation-failed');
     });
   });
 
@@ -154,7 +155,7 @@ describe('login and bearer tokens', () => {
       it(`refuses ${what} with 401 and error="invalid_token"`, async () => {
         const user = await seedUser();
         const res = await t.fetch('/users/me', { headers: bearer(make(user.id)) });
-        expect(res.status).to.equal(401);
+        await expectProblem(res, 401, 'unauthorized');
         expect(res.headers.get('www-authenticate')).to.match(/^Bearer error="invalid_token"/);
       });
     }
@@ -171,7 +172,7 @@ describe('login and bearer tokens', () => {
       const { db } = await sharedDatabase();
       await db.updateTable('users').set({ is_active: false }).where('id', '=', user.id).execute();
       const res = await t.fetch('/users/me', { headers: bearer(token) });
-      expect(res.status).to.equal(401);
+      await expectProblem(res, 401, 'unauthorized');
       expect(res.headers.get('www-authenticate')).to.match(/invalid_token/);
     });
 
@@ -203,7 +204,7 @@ describe('login and bearer tokens', () => {
         for (let i = 0; i < 3; i += 1)
           expect((await postLogin(strict, 'ada@example.com', 'Wrong1234')).status).to.equal(401);
         const locked = await postLogin(strict, 'ADA@example.com', PASSWORD);
-        expect(locked.status).to.equal(429);
+        await expectProblem(locked, 429, 'login-throttled');
         const retryAfter = Number(locked.headers.get('retry-after'));
         expect(retryAfter).to.be.within(1, 120);
         expect(await locked.json()).to.include({ status: 429 });

@@ -11,6 +11,7 @@ import type { OpenApiDocument } from '../../src/contract/spec.js';
 import type { AnyHandler } from '../../src/http/backend.js';
 import { startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
+import { expectProblem } from '../helpers/problems.js';
 
 const fixture = indexDocument(
   parse(readFileSync(new URL('../fixtures/deprecation.yaml', import.meta.url), 'utf8')) as OpenApiDocument,
@@ -73,7 +74,7 @@ describe('deprecation and sunset (fixture contract)', () => {
 
   it('answers 410 past the sunset when SUNSET_ENFORCE is on, with the same headers', async () => {
     const res = await enforcing.fetch('/legacy');
-    expect(res.status).to.equal(410);
+    await expectProblem(res, 410, 'operation-retired');
     expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
     expect(res.headers.get('sunset')).to.equal('Wed, 01 Jan 2020 00:00:00 GMT');
     const problem = (await res.json()) as { status: number; detail: string };

@@ -9,6 +9,7 @@ import { startServer } from '../helpers/http-servers.js';
 import type { CountingServer } from '../helpers/http-servers.js';
 import { bearer, postJson, seedUser, tokenFor, violations } from '../helpers/users.js';
 import type { components } from '../../generated/openapi.js';
+import { expectProblem } from '../helpers/problems.js';
 
 type Result = components['schemas']['FetchResult'];
 
@@ -181,7 +182,7 @@ describe('fetchMultiple', () => {
 
   it('needs a signed-in caller', async () => {
     const res = await postJson(t, '/fetch-multiple', { urls: [server.url] });
-    expect(res.status).to.equal(401);
+    await expectProblem(res, 401, 'unauthorized');
   });
 
   describe('configuration', () => {

@@ -26,6 +26,7 @@ import {
 import type { Part } from '../helpers/multipart.js';
 import { bearer, seedUser, tokenFor } from '../helpers/users.js';
 import type { components } from '../../generated/openapi.js';
+import { expectProblem } from '../helpers/problems.js';
 
 type StoredFile = components['schemas']['StoredFile'];
 
@@ -149,18 +150,18 @@ for (const driver of DRIVERS) {
         const exe = await upload([
           { name: 'file', filename: 'a.png', contentType: 'image/png', data: windowsExecutable() },
         ]);
-        expect(exe.status).to.equal(415);
+        await expectProblem(exe, 415, 'unsupported-media-type');
         expect(((await exe.json()) as { detail: string }).detail).to.contain('sniffed');
         const html = await upload([
           { name: 'file', filename: 'a.html', contentType: 'text/html', data: '<script>x</script>' },
         ]);
-        expect(html.status).to.equal(415);
+        await expectProblem(html, 415, 'unsupported-media-type');
         expect(await leftovers()).to.deep.equal(nothingLeft);
       });
 
       it('validates text fields with the contract (422 naming the field) and keeps nothing', async () => {
         const res = await upload([textFile('Hello'), { name: 'description', data: '' }]);
-        expect(res.status).to.equal(422);
+        await expectProblem(res, 422, 'validation-failed');
         const body = (await res.json()) as { errors: { path: string; keyword: string }[] };
         expect(body.errors.map((e) => `${e.path} ${e.keyword}`)).to.deep.equal(['/description minLength']);
         expect(await leftovers()).to.deep.equal(nothingLeft);
@@ -173,7 +174,7 @@ for (const driver of DRIVERS) {
           [{ name: 'file', data: 'not a file part' }],
         ]) {
           const res = await upload(parts);
-          expect(res.status).to.equal(422);
+          await expectProblem(res, 422, 'validation-failed');
           const body = (await res.json()) as { errors: { path: string }[] };
           expect(body.errors[0]?.path).to.be.oneOf(['/other', '/file']);
           expect(await leftovers()).to.deep.equal(nothingLeft);
@@ -182,10 +183,10 @@ for (const driver of DRIVERS) {
 
       it('is 422 when the file is missing or sent twice, and keeps nothing', async () => {
         const missing = await upload([{ name: 'description', data: 'no file' }]);
-        expect(missing.status).to.equal(422);
+        await expectProblem(missing, 422, 'validation-failed');
         expect(((await missing.json()) as { errors: { path: string }[] }).errors[0]?.path).to.equal('/file');
         const twice = await upload([textFile('one'), textFile('two')]);
-        expect(twice.status).to.equal(422);
+        await expectProblem(twice, 422, 'validation-failed');
         const body = (await twice.json()) as { errors: { path: string; keyword: string }[] };
         expect(body.errors[0]).to.include({ path: '/file', keyword: 'maxItems' });
         expect(await leftovers()).to.deep.equal(nothingLeft);
@@ -197,7 +198,7 @@ for (const driver of DRIVERS) {
           headers: { ...owner.headers, 'content-type': 'multipart/form-data' },
           body: 'whatever',
         });
-        expect(noBoundary.status).to.equal(400);
+        await expectProblem(noBoundary, 400, 'malformed-body');
 
         const brokenHeaders = Buffer.from(
           '--b\r\nContent-Disposition form-data name="file"\r\n\r\nx\r\n--b--\r\n',
@@ -215,7 +216,7 @@ for (const driver of DRIVERS) {
           headers: { ...owner.headers, 'content-type': whole.contentType },
           body: whole.body.subarray(0, 150_000),
         });
-        expect(cut.status).to.equal(400);
+        await expectProblem(cut, 400, 'malformed-body');
         expect(((await cut.json()) as { detail: string }).detail).to.contain('Unexpected end of form');
         expect(await leftovers()).to.deep.equal(nothingLeft);
       });
@@ -250,10 +251,10 @@ for (const driver of DRIVERS) {
 
       it('never reads the body of an anonymous caller (401) or a guest (403)', async () => {
         const anonymous = await upload([textFile('x')], {});
-        expect(anonymous.status).to.equal(401);
+        await expectProblem(anonymous, 401, 'unauthorized');
         const guest = await seedUser({ role: 'guest' });
         const refused = await upload([textFile('x')], bearer(tokenFor(t, guest.id)));
-        expect(refused.status).to.equal(403);
+        await expectProblem(refused, 403, 'forbidden');
         expect(await leftovers()).to.deep.equal(nothingLeft);
       });
 
@@ -274,7 +275,7 @@ for (const driver of DRIVERS) {
 
         it('takes a file of exactly UPLOAD_MAX_FILE_BYTES and refuses one byte more with 413', async () => {
           const over = await upload([textFile('x'.repeat(1001))], headers(), small);
-          expect(over.status).to.equal(413);
+          await expectProblem(over, 413, 'content-too-large');
           expect(await leftovers()).to.deep.equal(nothingLeft);
           expect((await upload([textFile('x'.repeat(1000))], headers(), small)).status).to.equal(201);
         });
@@ -285,7 +286,7 @@ for (const driver of DRIVERS) {
             headers(),
             small,
           );
-          expect(res.status).to.equal(413);
+          await expectProblem(res, 413, 'content-too-large');
           expect(await leftovers()).to.deep.equal(nothingLeft);
         });
 
@@ -295,13 +296,13 @@ for (const driver of DRIVERS) {
             headers(),
             small,
           );
-          expect(fields.status).to.equal(413);
+          await expectProblem(fields, 413, 'content-too-large');
           const parts = await uploadMany(
             [1, 2, 3, 4].map((n) => textFile(String(n), `${n}.txt`, 'files')),
             headers(),
             small,
           );
-          expect(parts.status).to.equal(413);
+          await expectProblem(parts, 413, 'content-too-large');
           expect(await leftovers()).to.deep.equal(nothingLeft);
         });
       });
@@ -335,14 +336,14 @@ for (const driver of DRIVERS) {
             data: windowsExecutable(),
           },
         ]);
-        expect(res.status).to.equal(415);
+        await expectProblem(res, 415, 'unsupported-media-type');
         expect(await leftovers()).to.deep.equal(nothingLeft);
       });
 
       it("is 422 naming `files` beyond the contract's maxItems (10)", async () => {
         const parts = Array.from({ length: 11 }, (_, n) => textFile(String(n), `${n}.txt`, 'files'));
         const res = await uploadMany(parts);
-        expect(res.status).to.equal(422);
+        await expectProblem(res, 422, 'validation-failed');
         const body = (await res.json()) as { errors: { path: string; keyword: string }[] };
         expect(body.errors[0]).to.include({ path: '/files', keyword: 'maxItems' });
         expect(await leftovers()).to.deep.equal(nothingLeft);
@@ -353,7 +354,7 @@ for (const driver of DRIVERS) {
           textFile('fine', '1.txt', 'files'),
           { name: 'files', filename: 'big.bin', data: Buffer.alloc(10 * 1024 * 1024 + 1) },
         ]);
-        expect(res.status).to.equal(413);
+        await expectProblem(res, 413, 'content-too-large');
         expect(((await res.json()) as { detail: string }).detail).to.contain('10485760');
         expect(await leftovers()).to.deep.equal(nothingLeft);
       });
@@ -425,7 +426,7 @@ for (const driver of DRIVERS) {
 
       it('is 416 with Content-Range for a range beyond the end; several ranges get the whole file', async () => {
         const beyond = await download({ Range: 'bytes=13-' });
-        expect(beyond.status).to.equal(416);
+        await expectProblem(beyond, 416, 'range-not-satisfiable');
         expect(beyond.headers.get('content-range')).to.equal('bytes */13');
         const several = await download({ Range: 'bytes=0-1,3-4' });
         expect(several.status).to.equal(200);
@@ -487,7 +488,7 @@ for (const driver of DRIVERS) {
         );
         await t.app.deps.files.storage.remove(row.storage_key);
         const res = await download();
-        expect(res.status).to.equal(500);
+        await expectProblem(res, 500, 'internal-error');
         expect(res.headers.get('content-type')).to.contain('application/problem+json');
         expect(res.headers.get('content-disposition')).to.equal(null);
         expect(((await res.json()) as { detail: string }).detail).to.equal('An unexpected error occurred.');
@@ -510,13 +511,13 @@ for (const driver of DRIVERS) {
           method: 'DELETE',
           headers: bearer(tokenFor(t, other.id)),
         });
-        expect(refused.status).to.equal(404);
+        await expectProblem(refused, 404, 'not-found');
         expect(await countRows('files')).to.equal(1);
         const res = await t.fetch(`/files/${file.id}`, { method: 'DELETE', headers: owner.headers });
         expect(res.status).to.equal(204);
         expect(await leftovers()).to.deep.equal(nothingLeft);
         const gone = await t.fetch(`/download/${file.id}`, { headers: owner.headers });
-        expect(gone.status).to.equal(404);
+        await expectProblem(gone, 404, 'not-found');
       });
     });
 

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
+import { expectProblem } from '../helpers/problems.js';
 
 describe('security headers', () => {
   let t: TestApp;
@@ -75,11 +76,11 @@ describe('GET /metrics', () => {
     const t = await startApp({ METRICS_ACCESS: 'apikey', API_KEYS: 'scraper-key' });
     try {
       const none = await t.fetch('/metrics');
-      expect(none.status).to.equal(401);
+      await expectProblem(none, 401, 'unauthorized');
       expect(none.headers.get('content-type')).to.match(/^application\/problem\+json/);
       await none.arrayBuffer();
       const wrong = await t.fetch('/metrics', { headers: { Authorization: 'Bearer nope' } });
-      expect(wrong.status).to.equal(403);
+      await expectProblem(wrong, 403, 'forbidden');
       await wrong.arrayBuffer();
       const bearer = await t.fetch('/metrics', { headers: { Authorization: 'Bearer scraper-key' } });
       expect(bearer.status).to.equal(200);
@@ -96,7 +97,7 @@ describe('GET /metrics', () => {
     const t = await startApp({ METRICS_ACCESS: 'off' });
     try {
       const res = await t.fetch('/metrics');
-      expect(res.status).to.equal(404);
+      await expectProblem(res, 404, 'route-not-found');
       await res.arrayBuffer();
     } finally {
       await t.close();

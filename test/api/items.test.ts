@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { bearer, postJson, seedUser, tokenFor, violations } from '../helpers/users.js';
+import { expectProblem } from '../helpers/problems.js';
 
 interface Item {
   id: number;
@@ -88,7 +89,7 @@ describe('items', () => {
     it('is not for guests (403)', async () => {
       const guest = await seedUser({ role: 'guest' });
       const res = await postJson(t, '/items', { name: 'Keyboard', price: 10 }, bearer(tokenFor(t, guest.id)));
-      expect(res.status).to.equal(403);
+      await expectProblem(res, 403, 'forbidden');
     });
   });
 
@@ -184,7 +185,7 @@ describe('items', () => {
         method: 'DELETE',
         headers: bearer(tokenFor(t, other.id)),
       });
-      expect(res.status).to.equal(404);
+      await expectProblem(res, 404, 'not-found');
       expect(await countRows('items')).to.equal(1);
     });
   });

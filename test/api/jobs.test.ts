@@ -12,6 +12,7 @@ import { multipart, postForm, textFile } from '../helpers/multipart.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 import type { SmtpSink } from '../helpers/smtp-sink.js';
 import { PASSWORD, bearer, postJson, postLogin, seedUser, tokenFor } from '../helpers/users.js';
+import { expectProblem } from '../helpers/problems.js';
 
 async function enqueueOne(kind: string, payload: Record<string, unknown> = {}): Promise<number> {
   const { db } = await sharedDatabase();
@@ -275,7 +276,7 @@ describe('background jobs', () => {
     it('enqueues nothing when the account is not created (409)', async () => {
       await seedUser({ email: 'taken@example.com' });
       const res = await signUp('TAKEN@example.com');
-      expect(res.status).to.equal(409);
+      await expectProblem(res, 409, 'email-taken');
       expect(await countRows('jobs')).to.equal(0);
     });
 
@@ -322,7 +323,7 @@ describe('background jobs', () => {
         { ...body, items: [{ item_id: 999, quantity: 1 }] },
         bearer(tokenFor(t, buyer.id)),
       );
-      expect(refused.status).to.equal(422);
+      await expectProblem(refused, 422, 'validation-failed');
       await waitForIdleQueue();
       const { id } = (await first.json()) as { id: number };
       const rows = await db.selectFrom('activity').select(['kind', 'details']).execute();
@@ -342,7 +343,7 @@ describe('background jobs', () => {
       );
       expect(two.status).to.equal(201);
       const refused = await postForm(t, '/upload', multipart([textFile('x', 'x.txt', 'other')]), auth);
-      expect(refused.status).to.equal(422);
+      await expectProblem(refused, 422, 'validation-failed');
       await waitForIdleQueue();
       const { db } = await sharedDatabase();
       const rows = await db

@@ -3,6 +3,7 @@ import { insertItem } from '../../src/db/repos/items.repo.js';
 import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { bearer, postJson, seedUser, tokenFor } from '../helpers/users.js';
+import { expectProblem } from '../helpers/problems.js';
 
 interface OrderLine {
   item_id: number | null;
@@ -106,7 +107,7 @@ describe('orders', () => {
         ],
         shipping_address: 'x',
       });
-      expect(res.status).to.equal(422);
+      await expectProblem(res, 422, 'validation-failed');
       const body = (await res.json()) as { errors: { path: string }[] };
       expect(body.errors.map((e) => e.path)).to.deep.equal(['/items/1/item_id', '/items/3/item_id']);
       expect(await counts()).to.deep.equal({ orders: 0, lines: 0 });
@@ -144,7 +145,7 @@ describe('orders', () => {
       it(`answers 422 for ${what}`, async () => {
         await item('1.00');
         const res = await order(body);
-        expect(res.status).to.equal(422);
+        await expectProblem(res, 422, 'validation-failed');
         const problem = (await res.json()) as { errors: { path: string; keyword: string }[] };
         expect(problem.errors.map((e) => `${e.path} ${e.keyword}`)).to.include(expected);
         expect(await counts()).to.deep.equal({ orders: 0, lines: 0 });
@@ -159,7 +160,7 @@ describe('orders', () => {
         { items: [{ item_id: await item('1.00'), quantity: 1 }], shipping_address: 'x' },
         bearer(tokenFor(t, guest.id)),
       );
-      expect(res.status).to.equal(403);
+      await expectProblem(res, 403, 'forbidden');
     });
 
     it('keeps the snapshot when the item is repriced or deleted', async () => {
@@ -215,7 +216,7 @@ describe('orders', () => {
       const request = (await body()) as { items: unknown[]; shipping_address: string };
       expect((await order(request, { 'Idempotency-Key': 'key-2' })).status).to.equal(201);
       const res = await order({ ...request, shipping_address: 'elsewhere' }, { 'Idempotency-Key': 'key-2' });
-      expect(res.status).to.equal(409);
+      await expectProblem(res, 409, 'idempotency-key-reused');
       expect((await counts()).orders).to.equal(1);
     });
 

@@ -14,6 +14,7 @@ import type { Principal, SecurityHandlers } from '../../src/contract/types.js';
 import type { AnyHandler } from '../../src/http/backend.js';
 import { startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
+import { expectProblem } from '../helpers/problems.js';
 
 const fixture = indexDocument(
   parse(readFileSync(new URL('../fixtures/pipeline.yaml', import.meta.url), 'utf8')) as OpenApiDocument,
@@ -39,6 +40,11 @@ const handlers: Record<string, AnyHandler> = {
   }),
   badResponse: async () => ({ status: 200, body: { name: 42, secret: 'must not leak' } }),
   undeclaredStatus: async () => ({ status: 418, body: { teapot: true } }),
+  raisesProblem: async (input: { path: { case: string } }) => {
+    if (input.path.case === 'declared') throw new ApiError('email-taken', 'Email already registered');
+    if (input.path.case === 'undeclared-type') throw new ApiError('username-taken', 'Username already taken');
+    throw new ApiError('range-not-satisfiable', 'The file has 3 bytes; the range starts beyond them.');
+  },
   throwsError: async () => {
     throw new Error('connection to 10.0.0.7 refused: password authentication failed');
   },
@@ -47,11 +53,11 @@ const handlers: Record<string, AnyHandler> = {
 const security: SecurityHandlers = {
   TestKey: ({ headers }) => {
     const key = headers['x-test-key'];
-    if (key === undefined) throw new ApiError(401, 'No key.');
+    if (key === undefined) throw new ApiError('unauthorized', 'No key.');
     if (key === 'admin-key') return { kind: 'apiKey', role: 'admin' };
     if (key === 'user-key') return { kind: 'apiKey', role: 'user' };
     if (key === 'broken-key') throw new Error('token store unreachable');
-    throw new ApiError(403, 'Unknown key.');
+    throw new ApiError('forbidden', 'Unknown key.');
   },
 };
 
@@ -97,7 +103,7 @@ describe('request and response pipeline (fixture contract)', () => {
         '/widgets/0?count=abc&tags=x',
         json({ name: 'bolt', price: 1 }, { 'x-trace': 'ABC' }),
       );
-      expect(res.status).to.equal(422);
+      await expectProblem(res, 422, 'validation-failed');
       expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
       const body = (await res.json()) as { errors: { in: string; path: string; keyword: string }[] };
       const found = body.errors.map((e) => `${e.in} ${e.path} ${e.keyword}`);
@@ -111,7 +117,7 @@ describe('request and response pipeline (fixture contract)', () => {
 
     it('answers 422 for a missing required query parameter', async () => {
       const res = await t.fetch('/widgets/1', json({ name: 'bolt', price: 1 }));
-      expect(res.status).to.equal(422);
+      await expectProblem(res, 422, 'validation-failed');
       const body = (await res.json()) as { errors: unknown[] };
       expect(body.errors).to.deep.equal([
         { in: 'query', path: '/count', message: "must have required property 'count'", keyword: 'required' },
@@ -125,7 +131,7 @@ describe('request and response pipeline (fixture contract)', () => {
         '/widgets/1?count=1',
         json({ name: '', price: -1, colour: 'blue', extra: 1 }),
       );
-      expect(res.status).to.equal(422);
+      await expectProblem(res, 422, 'validation-failed');
       const body = (await res.json()) as { errors: { in: string; path: string; keyword: string }[] };
       expect(body.errors.map((e) => `${e.in} ${e.path} ${e.keyword}`)).to.have.members([
         'body /name minLength',
@@ -137,7 +143,7 @@ describe('request and response pipeline (fixture contract)', () => {
 
     it('never coerces bodies: a number sent as a string is a 422', async () => {
       const res = await t.fetch('/widgets/1?count=1', json({ name: 'bolt', price: '10' }));
-      expect(res.status).to.equal(422);
+      await expectProblem(res, 422, 'validation-failed');
       const body = (await res.json()) as { errors: { path: string; keyword: string }[] };
       expect(body.errors).to.deep.include({
         in: 'body',
@@ -149,13 +155,13 @@ describe('request and response pipeline (fixture contract)', () => {
 
     it('answers 400 for malformed JSON', async () => {
       const res = await t.fetch('/widgets/1?count=1', json('{"name": "bolt",'));
-      expect(res.status).to.equal(400);
+      await expectProblem(res, 400, 'malformed-body');
       expect(await res.json()).to.include({ status: 400, detail: 'The request body is not valid JSON.' });
     });
 
     it('answers 422 when a required body is missing', async () => {
       const res = await t.fetch('/widgets/1?count=1', { method: 'POST' });
-      expect(res.status).to.equal(422);
+      await expectProblem(res, 422, 'validation-failed');
       const body = (await res.json()) as { errors: { in: string; keyword: string }[] };
       expect(body.errors[0]).to.include({ in: 'body', keyword: 'required' });
     });
@@ -166,14 +172,18 @@ describe('request and response pipeline (fixture contract)', () => {
         headers: { 'content-type': 'text/plain' },
         body: 'name=bolt',
       });
-      expect(res.status).to.equal(415);
+      await expectProblem(res, 415, 'unsupported-media-type');
       expect(((await res.json()) as { detail: string }).detail).to.include('application/json');
     });
 
     it('answers 413 for a body over the configured limit', async () => {
       const res = await t.fetch('/widgets/1?count=1', json({ name: 'x'.repeat(5000), price: 1 }));
-      expect(res.status).to.equal(413);
-      expect(await res.json()).to.include({ status: 413, title: 'Content Too Large' });
+      await expectProblem(res, 413, 'content-too-large');
+      expect(await res.json()).to.include({
+        status: 413,
+        type: '/problems/content-too-large',
+        title: 'Content too large',
+      });
     });
 
     it('reads URL-encoded forms and validates them with the same schemas', async () => {
@@ -186,7 +196,7 @@ describe('request and response pipeline (fixture contract)', () => {
       expect(ok.status).to.equal(200);
       expect(((await ok.json()) as { body: unknown }).body).to.deep.equal({ username: 'a@example.com' });
       const bad = await t.fetch('/forms', form('username=nope&other=1'));
-      expect(bad.status).to.equal(422);
+      await expectProblem(bad, 422, 'validation-failed');
       const body = (await bad.json()) as { errors: { path: string; keyword: string }[] };
       expect(body.errors.map((e) => `${e.path} ${e.keyword}`)).to.have.members([
         '/username format',
@@ -198,7 +208,7 @@ describe('request and response pipeline (fixture contract)', () => {
   describe('security and x-roles', () => {
     it('answers 401 before looking at the input when no credentials are sent', async () => {
       const res = await t.fetch('/admin-only', json({ n: 'not a number' }));
-      expect(res.status).to.equal(401);
+      await expectProblem(res, 401, 'unauthorized');
       expect(res.headers.get('www-authenticate')).to.equal('ApiKey');
     });
 
@@ -209,23 +219,23 @@ describe('request and response pipeline (fixture contract)', () => {
         headers: { 'content-type': 'text/plain' },
         body: big,
       });
-      expect(anonymous.status).to.equal(401);
+      await expectProblem(anonymous, 401, 'unauthorized');
       const user = await t.fetch('/admin-only', json(big, { 'x-test-key': 'user-key' }));
-      expect(user.status).to.equal(403);
+      await expectProblem(user, 403, 'forbidden');
       const admin = await t.fetch('/admin-only', json(big, { 'x-test-key': 'admin-key' }));
-      expect(admin.status).to.equal(413);
+      await expectProblem(admin, 413, 'content-too-large');
     });
 
     it('answers 403 for refused credentials and for a role x-roles does not list', async () => {
       expect((await t.fetch('/admin-only', json({ n: 1 }, { 'x-test-key': 'bogus' }))).status).to.equal(403);
       const user = await t.fetch('/admin-only', json({ n: 1 }, { 'x-test-key': 'user-key' }));
-      expect(user.status).to.equal(403);
+      await expectProblem(user, 403, 'forbidden');
       expect(await user.json()).to.include({ detail: 'Your role may not call this operation.' });
     });
 
     it('answers 500, not 401, when a security handler fails for another reason', async () => {
       const res = await t.fetch('/admin-only', json({ n: 1 }, { 'x-test-key': 'broken-key' }));
-      expect(res.status).to.equal(500);
+      await expectProblem(res, 500, 'internal-error');
       expect(await res.text()).to.not.include('token store');
     });
 
@@ -267,7 +277,7 @@ describe('request and response pipeline (fixture contract)', () => {
   describe('response validation', () => {
     it('answers 500 instead of a body that breaks its schema, and logs why', async () => {
       const res = await t.fetch('/bad');
-      expect(res.status).to.equal(500);
+      await expectProblem(res, 500, 'internal-error');
       const text = await res.text();
       expect(text).to.not.include('must not leak');
       const body = JSON.parse(text) as { request_id: string };
@@ -284,13 +294,43 @@ describe('request and response pipeline (fixture contract)', () => {
 
     it('answers 500 for a status the operation does not declare', async () => {
       const res = await t.fetch('/undeclared');
-      expect(res.status).to.equal(500);
+      await expectProblem(res, 500, 'internal-error');
       expect(await res.json()).to.not.have.property('teapot');
+    });
+
+    it('passes on a problem the handler raises with a status and type its operation declares', async () => {
+      const res = await t.fetch('/raises/declared');
+      await expectProblem(res, 409, 'email-taken');
+      const requestId = res.headers.get('x-request-id');
+      expect(t.logs.some((l) => l['reqId'] === requestId && l.msg === 'response does not match the contract'))
+        .to.be.false;
+    });
+
+    it('answers 500, and logs why, when a handler raises a status its operation does not declare', async () => {
+      const res = await t.fetch('/raises/undeclared-status');
+      await expectProblem(res, 500, 'internal-error');
+      const body = (await res.json()) as { type: string; detail: string; request_id: string };
+      expect(body).to.include({ type: '/problems/internal-error', detail: 'An unexpected error occurred.' });
+      const line = t.logs.find(
+        (l) => l.msg === 'response does not match the contract' && l['reqId'] === body.request_id,
+      );
+      expect(line).to.include({ operationId: 'raisesProblem', status: 416 });
+      expect(line?.['problems']).to.deep.equal(['status 416 is not declared']);
+    });
+
+    it('answers 500 when a handler raises a problem type its operation does not list for that status', async () => {
+      const res = await t.fetch('/raises/undeclared-type');
+      await expectProblem(res, 500, 'internal-error');
+      const body = (await res.json()) as { request_id: string };
+      const line = t.logs.find(
+        (l) => l.msg === 'response does not match the contract' && l['reqId'] === body.request_id,
+      );
+      expect(line).to.include({ operationId: 'raisesProblem', status: 409 });
     });
 
     it('answers 500 without internals when a handler throws', async () => {
       const res = await t.fetch('/throws');
-      expect(res.status).to.equal(500);
+      await expectProblem(res, 500, 'internal-error');
       const text = await res.text();
       expect(text).to.not.match(/10\.0\.0\.7|password|Error:|at /);
       expect(JSON.parse(text)).to.include({ detail: 'An unexpected error occurred.' });
@@ -323,7 +363,7 @@ describe('request and response pipeline (fixture contract)', () => {
       try {
         const started = Date.now();
         const res = await timed.fetch('/bad');
-        expect(res.status).to.equal(503);
+        await expectProblem(res, 503, 'handler-timeout');
         expect(Date.now() - started).to.be.below(5000);
         expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
         expect(((await res.json()) as { detail: string }).detail).to.match(/too long/);
@@ -352,7 +392,7 @@ describe('request and response pipeline (fixture contract)', () => {
               (exchange) => {
                 seen.push(`before security ${exchange.operation.operationId} ${exchange.principal?.role}`);
                 if (exchange.req.headers['x-too-many'] !== undefined)
-                  throw new ApiError(429, 'Slow down.', { headers: { 'Retry-After': '7' } });
+                  throw new ApiError('rate-limited', 'Slow down.', { headers: { 'Retry-After': '7' } });
               },
             ],
             beforeHandler: [
@@ -366,7 +406,7 @@ describe('request and response pipeline (fixture contract)', () => {
       );
       try {
         const limited = await hooked.fetch('/admin-only', json({ n: 1 }, { 'x-too-many': '1' }));
-        expect(limited.status).to.equal(429);
+        await expectProblem(limited, 429, 'rate-limited');
         expect(limited.headers.get('retry-after')).to.equal('7');
         expect(limited.headers.get('content-type')).to.match(/^application\/problem\+json/);
         const allowed = await hooked.fetch('/admin-only', json({ n: 1 }, { 'x-test-key': 'admin-key' }));

@@ -11,6 +11,7 @@ import { loadSpec } from '../../src/contract/spec.js';
 import { resetDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { bearer, postLogin, seedUser, tokenFor } from '../helpers/users.js';
+import { expectProblem } from '../helpers/problems.js';
 
 const SCALED = { RATE_LIMIT_FACTOR: '0.01' };
 /** `login` (30 a minute, shared across processes) down to 3; `default` to 60. */
@@ -40,13 +41,13 @@ describe('rate limits from the contract', () => {
       expect(res.headers.get('ratelimit')).to.match(new RegExp(`^"default";r=${left};t=\\d+$`));
     }
     const refused = await t.fetch('/items');
-    expect(refused.status).to.equal(429);
+    await expectProblem(refused, 429, 'rate-limited');
     expect(refused.headers.get('content-type')).to.match(/^application\/problem\+json/);
     expect(Number(refused.headers.get('retry-after'))).to.be.within(1, 60);
     expect(refused.headers.get('ratelimit')).to.match(/^"default";r=0;t=\d+$/);
     expect(refused.headers.get('ratelimit-policy')).to.equal('"default";q=6;w=60');
     const problem = (await refused.json()) as Record<string, unknown>;
-    expect(problem).to.include({ status: 429, title: 'Too Many Requests' });
+    expect(problem).to.include({ status: 429, type: '/problems/rate-limited', title: 'Rate limit exceeded' });
     expect(problem['detail']).to.match(/"default" policy/);
   });
 

@@ -13,6 +13,7 @@ import type { ServerProcess } from '../helpers/process.js';
 import { bearer, seedUser } from '../helpers/users.js';
 import { openSocket, refusedUpgrade, wsUrl } from '../helpers/ws.js';
 import type { TestSocket } from '../helpers/ws.js';
+import { expectProblem } from '../helpers/problems.js';
 
 const SECRET = 'cross-process-secret-that-is-long-enough-0123456789';
 const databaseUrl = process.env['DATABASE_URL'] || undefined;
@@ -146,7 +147,7 @@ describe('realtime across two server processes (PostgreSQL only; skipped on the 
       const full = await refusedUpgrade(wsUrl(a!.url, '/ws/chat/general'), {
         headers: bearer(tokens.issue(zed.id).token),
       });
-      expect(full.status).to.equal(429);
+      await expectProblem(full, 429, 'rate-limited');
       c.kill('SIGKILL');
       await c.exited;
       // Its rows stay behind (nobody deleted them) but stop counting after 2 heartbeats.

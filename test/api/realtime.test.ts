@@ -7,6 +7,7 @@ import type { TestApp } from '../helpers/app.js';
 import { bearer, seedUser, tokenFor } from '../helpers/users.js';
 import { openSocket, refusedUpgrade, wsUrl } from '../helpers/ws.js';
 import type { TestSocket } from '../helpers/ws.js';
+import { expectProblem } from '../helpers/problems.js';
 
 interface ChatFrame {
   type: string;
@@ -97,7 +98,7 @@ describe('realtime', () => {
     it('answers a plain GET without the upgrade with 426', async () => {
       const user = await seedUser();
       const res = await t.fetch('/ws/1', { headers: bearer(tokenFor(t, user.id)) });
-      expect(res.status).to.equal(426);
+      await expectProblem(res, 426, 'upgrade-required');
       expect(res.headers.get('upgrade')).to.equal('websocket');
       expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
     });
@@ -118,25 +119,26 @@ describe('realtime', () => {
     it('refuses an upgrade without a token with 401 problem+json and opens no socket', async () => {
       const refused = await refusedUpgrade(wsUrl(t.url, '/ws/chat/general'));
       expect(refused.opened).to.equal(false);
-      expect(refused.status).to.equal(401);
+      await expectProblem(refused, 401, 'unauthorized');
       expect(refused.headers['www-authenticate']).to.equal('Bearer');
       expect(refused.headers['content-type']).to.match(/^application\/problem\+json/);
       expect(refused.headers['x-request-id']).to.be.a('string');
       expect(JSON.parse(refused.body)).to.include({
         status: 401,
-        title: 'Unauthorized',
+        type: '/problems/unauthorized',
+        title: 'Authentication required',
         instance: '/ws/chat/general',
       });
     });
 
     it('refuses a bad token, and the token of a deactivated account', async () => {
       const bad = await refusedUpgrade(wsUrl(t.url, '/ws/1'), { headers: bearer('not.a.token') });
-      expect(bad.status).to.equal(401);
+      await expectProblem(bad, 401, 'unauthorized');
       const user = await seedUser();
       const token = tokenFor(t, user.id);
       await updateUser((await sharedDatabase()).db, user.id, { is_active: false });
       const inactive = await refusedUpgrade(wsUrl(t.url, `/ws/1?access_token=${token}`));
-      expect(inactive.status).to.equal(401);
+      await expectProblem(inactive, 401, 'unauthorized');
       expect(inactive.opened).to.equal(false);
     });
 
@@ -155,7 +157,7 @@ describe('realtime', () => {
         expect((JSON.parse(refused.body) as { detail: string }).detail, path).to.match(/invalid parameter/);
       }
       const unknown = await refusedUpgrade(wsUrl(t.url, '/ws/chat/a/b'));
-      expect(unknown.status).to.equal(404);
+      await expectProblem(unknown, 404, 'route-not-found');
     });
 
     it("refuses a role the operation's x-roles does not list with 403 (a fixture contract narrows connectChat to admins)", async () => {
@@ -171,7 +173,7 @@ describe('realtime', () => {
         const refused = await refusedUpgrade(wsUrl(adminsOnly.url, '/ws/chat/general'), {
           headers: bearer(tokenFor(adminsOnly, user.id)),
         });
-        expect(refused.status).to.equal(403);
+        await expectProblem(refused, 403, 'forbidden');
         expect(refused.opened).to.equal(false);
         expect(JSON.parse(refused.body)).to.include({ status: 403, instance: '/ws/chat/general' });
         await connect('/ws/chat/general', admin.id, adminsOnly);
@@ -210,13 +212,13 @@ describe('realtime', () => {
         const refused = await refusedUpgrade(wsUrl(capped.url, '/ws/2'), {
           headers: bearer(tokenFor(capped, user.id)),
         });
-        expect(refused.status).to.equal(429);
+        await expectProblem(refused, 429, 'too-many-connections');
         expect(refused.headers['retry-after']).to.match(/^\d+$/);
         // One count over both paths: the chat path is refused too.
         const chat = await refusedUpgrade(wsUrl(capped.url, '/ws/chat/general'), {
           headers: bearer(tokenFor(capped, user.id)),
         });
-        expect(chat.status).to.equal(429);
+        await expectProblem(chat, 429, 'too-many-connections');
         expect(chat.opened).to.equal(false);
         await connect('/ws/3', other.id, capped);
       } finally {
@@ -237,7 +239,7 @@ describe('realtime', () => {
         const auth = bearer(tokenFor(limited, user.id));
         for (let i = 0; i < 6; i++) await (await limited.fetch('/users/me', { headers: auth })).arrayBuffer();
         const refused = await refusedUpgrade(wsUrl(limited.url, '/ws/1'), { headers: auth });
-        expect(refused.status).to.equal(429);
+        await expectProblem(refused, 429, 'rate-limited');
         expect(refused.opened).to.equal(false);
         expect(refused.headers['retry-after']).to.match(/^\d+$/);
         expect(refused.headers['ratelimit-policy']).to.equal('"default";q=6;w=60');
@@ -385,7 +387,7 @@ describe('realtime', () => {
       expect(page.items.map((m) => m.text)).to.deep.equal(['two']);
       expect((await t.fetch('/rooms/history/messages')).status).to.equal(401);
       const bad = await t.fetch('/rooms/bad%20room/messages', { headers: bearer(tokenFor(t, ann.id)) });
-      expect(bad.status).to.equal(422);
+      await expectProblem(bad, 422, 'validation-failed');
     });
   });
 

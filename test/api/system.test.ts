@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
+import { expectProblem } from '../helpers/problems.js';
 
 describe('system operations', () => {
   let t: TestApp;
@@ -68,9 +69,13 @@ describe('system operations', () => {
       });
       try {
         const res = await down.fetch('/health/ready');
-        expect(res.status).to.equal(503);
+        await expectProblem(res, 503, 'database-unavailable');
         expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
-        expect(await res.json()).to.include({ status: 503, title: 'Service Unavailable' });
+        expect(await res.json()).to.include({
+          status: 503,
+          type: '/problems/database-unavailable',
+          title: 'Database unavailable',
+        });
         // Liveness does not depend on the database.
         expect((await down.fetch('/health')).status).to.equal(200);
       } finally {
@@ -82,14 +87,18 @@ describe('system operations', () => {
   describe('getProtected', () => {
     it('answers 401 with WWW-Authenticate when no key is sent', async () => {
       const res = await t.fetch('/protected');
-      expect(res.status).to.equal(401);
+      await expectProblem(res, 401, 'unauthorized');
       expect(res.headers.get('www-authenticate')).to.equal('ApiKey');
-      expect(await res.json()).to.include({ status: 401, title: 'Unauthorized' });
+      expect(await res.json()).to.include({
+        status: 401,
+        type: '/problems/unauthorized',
+        title: 'Authentication required',
+      });
     });
 
     it('answers 403 for a wrong key, in the header or the query', async () => {
       const header = await t.fetch('/protected', { headers: { 'X-API-Key': 'nope' } });
-      expect(header.status).to.equal(403);
+      await expectProblem(header, 403, 'forbidden');
       expect(await header.json()).to.include({ detail: 'Invalid token' });
       expect((await t.fetch('/protected?token=nope')).status).to.equal(403);
     });
@@ -115,23 +124,32 @@ describe('system operations', () => {
   describe('unknown paths and methods', () => {
     it('answers 404 problem+json for an unknown path', async () => {
       const res = await t.fetch('/nope');
-      expect(res.status).to.equal(404);
+      await expectProblem(res, 404, 'route-not-found');
       expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
       const body = (await res.json()) as Record<string, unknown>;
-      expect(body).to.include({ type: 'about:blank', title: 'Not Found', status: 404, instance: '/nope' });
+      expect(body).to.include({
+        type: '/problems/route-not-found',
+        title: 'No such operation',
+        status: 404,
+        instance: '/nope',
+      });
       expect(body).to.not.have.property('stack');
     });
 
     it('answers 405 with Allow for a method the path does not have', async () => {
       const res = await t.fetch('/health', { method: 'DELETE' });
-      expect(res.status).to.equal(405);
+      await expectProblem(res, 405, 'method-not-allowed');
       expect(res.headers.get('allow')).to.equal('GET, HEAD, OPTIONS');
-      expect(await res.json()).to.include({ status: 405, title: 'Method Not Allowed' });
+      expect(await res.json()).to.include({
+        status: 405,
+        type: '/problems/method-not-allowed',
+        title: 'Method not allowed',
+      });
     });
 
     it('answers 400 for a path that is not validly percent-encoded', async () => {
       const res = await t.fetch('/health/%E0%A4%A');
-      expect(res.status).to.equal(400);
+      await expectProblem(res, 400, 'malformed-path');
     });
   });
 

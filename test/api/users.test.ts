@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { bearer, PASSWORD, postJson, seedUser, tokenFor, violations } from '../helpers/users.js';
+import { expectProblem } from '../helpers/problems.js';
 
 const valid = { email: 'ada@example.com', full_name: 'Ada Lovelace', age: 36, password: 'Secret123' };
 
@@ -46,7 +47,7 @@ describe('users', () => {
     it('answers 409 for an email that is taken in any letter case, and writes nothing', async () => {
       expect((await postJson(t, '/users', valid)).status).to.equal(201);
       const res = await postJson(t, '/users', { ...valid, email: 'ADA@Example.COM' });
-      expect(res.status).to.equal(409);
+      await expectProblem(res, 409, 'email-taken');
       expect(await res.json()).to.include({ detail: 'Email already registered' });
       expect(await countRows('users')).to.equal(1);
     });
@@ -140,13 +141,13 @@ describe('users', () => {
     it('answers 409 for a taken email or username', async () => {
       expect((await postJson(t, '/register', form)).status).to.equal(201);
       const sameEmail = await postJson(t, '/register', { ...form, username: 'other' });
-      expect(sameEmail.status).to.equal(409);
+      await expectProblem(sameEmail, 409, 'email-taken');
       const sameName = await postJson(t, '/register', {
         ...form,
         email: 'other@example.com',
         username: 'GRACE_H',
       });
-      expect(sameName.status).to.equal(409);
+      await expectProblem(sameName, 409, 'username-taken');
       expect(await sameName.json()).to.include({ detail: 'Username already taken' });
     });
   });
@@ -161,7 +162,7 @@ describe('users', () => {
 
     it('answers 401 with a Bearer challenge without a token', async () => {
       const res = await t.fetch('/users/me');
-      expect(res.status).to.equal(401);
+      await expectProblem(res, 401, 'unauthorized');
       expect(res.headers.get('www-authenticate')).to.equal('Bearer');
     });
   });
@@ -223,7 +224,7 @@ describe('users', () => {
       const user = await seedUser();
       const other = await seedUser();
       const res = await t.fetch(`/users/${other.id}`, { headers: bearer(tokenFor(t, user.id)) });
-      expect(res.status).to.equal(404);
+      await expectProblem(res, 404, 'not-found');
       expect(await res.json()).to.include({ detail: 'User not found' });
     });
 
@@ -281,7 +282,7 @@ describe('users', () => {
       await seedUser({ email: 'taken@example.com' });
       const user = await seedUser();
       const res = await patch(user.id, { email: 'Taken@example.com' }, tokenFor(t, user.id));
-      expect(res.status).to.equal(409);
+      await expectProblem(res, 409, 'email-taken');
     });
 
     it('answers 422 for an empty change and for an extra property', async () => {
@@ -318,7 +319,7 @@ describe('users', () => {
       expect(await res.text()).to.equal('');
       expect((await t.fetch(`/users/${user.id}`, { method: 'DELETE', headers })).status).to.equal(404);
       const me = await t.fetch('/users/me', { headers: bearer(userToken) });
-      expect(me.status).to.equal(401);
+      await expectProblem(me, 401, 'unauthorized');
       expect(me.headers.get('www-authenticate')).to.match(/^Bearer error="invalid_token"/);
     });
 
@@ -328,7 +329,7 @@ describe('users', () => {
         method: 'DELETE',
         headers: bearer(tokenFor(t, user.id)),
       });
-      expect(res.status).to.equal(403);
+      await expectProblem(res, 403, 'forbidden');
       expect(await countRows('users')).to.equal(1);
     });
   });

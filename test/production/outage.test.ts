@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { resetDatabase, startApp } from '../helpers/app.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { expectProblem } from '../helpers/problems.js';
 
 describe('database outage', function () {
   this.timeout(60_000);
@@ -44,7 +45,7 @@ describe('database outage', function () {
         expect(answer.ms, 'fails fast, not after a timeout').to.be.below(4000);
       }
       const down = await t.fetch('/health/ready');
-      expect(down.status).to.equal(503);
+      await expectProblem(down, 503, 'database-unavailable');
       expect(down.headers.get('retry-after')).to.equal('5');
       await down.arrayBuffer();
       const live = await t.fetch('/health');
@@ -53,7 +54,7 @@ describe('database outage', function () {
       const problem = await t.fetch('/items');
       expect(problem.headers.get('retry-after')).to.equal('5');
       const body = (await problem.json()) as { status: number; detail: string };
-      expect(body.status).to.equal(503);
+      expect(body).to.include({ status: 503, type: '/problems/database-unavailable' });
       expect(body.detail).to.not.match(/ECONN|127\.0\.0\.1|postgres/i);
 
       await proxy.restore();

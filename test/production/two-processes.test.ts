@@ -12,6 +12,7 @@ import { sql } from 'kysely';
 import { sharedDatabase } from '../helpers/app.js';
 import { spawnServer } from '../helpers/process.js';
 import type { ServerProcess } from '../helpers/process.js';
+import { expectProblem } from '../helpers/problems.js';
 
 async function clearAddressCounters(): Promise<void> {
   const { db } = await sharedDatabase();
@@ -123,13 +124,13 @@ describe('two server processes on one database', function () {
     const gone = await fetch(`${a.url}/download/${fileId}`, {
       headers: { Authorization: `Bearer ${token}` },
     });
-    expect(gone.status).to.equal(404);
+    await expectProblem(gone, 404, 'not-found');
     await gone.arrayBuffer();
 
     // Three failures spread over both processes lock the account on either.
     for (const server of [a, b, a]) {
       const failed = await login(server, email, 'Wrong1234');
-      expect(failed.status).to.equal(401);
+      await expectProblem(failed, 401, 'unauthorized');
       await failed.arrayBuffer();
     }
     const locked = await login(b, email, 'Secret123');

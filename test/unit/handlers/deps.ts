@@ -17,7 +17,9 @@ import { loadConfig } from '../../../src/config.js';
 import { ApiError } from '../../../src/contract/errors.js';
 import { loadSpec } from '../../../src/contract/spec.js';
 import type { Spec } from '../../../src/contract/spec.js';
-import type { Input, OperationId, Principal } from '../../../src/contract/types.js';
+import type { ApiErrorOptions } from '../../../src/contract/errors.js';
+import type { ProblemSlug } from '../../../src/contract/problems.js';
+import type { Input, OperationId, UserPrincipal } from '../../../src/contract/types.js';
 import { createValidation } from '../../../src/contract/validation.js';
 import { insertUser } from '../../../src/db/repos/users.repo.js';
 import type { Deps } from '../../../src/deps.js';
@@ -97,12 +99,19 @@ export function input<Id extends OperationId>(
     principal: undefined,
     requestId: 'unit-test',
     clientIp: '192.0.2.1',
+    // As the pipeline's: the problem type must be sent with the status the handler names.
+    fail: (status: number, type: ProblemSlug, detail: string, options?: ApiErrorOptions): ApiError => {
+      const error = new ApiError(type, detail, options);
+      if (error.status !== status)
+        throw new Error(`problem type ${type} is sent with ${error.status}, not ${status}`);
+      return error;
+    },
     ...parts,
   } as Input<Id>;
 }
 
 /** The principal a bearer token of this user would give. */
-export const signedIn = (userId: number, role: 'user' | 'admin' = 'user'): Principal => ({
+export const signedIn = (userId: number, role: 'user' | 'admin' = 'user'): UserPrincipal => ({
   kind: 'user',
   userId,
   role,
@@ -131,7 +140,7 @@ export async function apiError(call: Promise<unknown>): Promise<ApiError> {
 let accounts = 0;
 
 /** A new account (written straight to the table), as the principal its bearer token would give. */
-export async function someone(deps: Deps, role: 'user' | 'admin' = 'user'): Promise<Principal> {
+export async function someone(deps: Deps, role: 'user' | 'admin' = 'user'): Promise<UserPrincipal> {
   accounts += 1;
   const row = await insertUser(deps.db, {
     email: `account-${accounts}@example.com`,
