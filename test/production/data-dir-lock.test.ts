@@ -59,7 +59,7 @@ async function login(url: string, username: string, password: string): Promise<n
 }
 
 describe('the embedded data directory lock', function () {
-  this.timeout(180_000);
+  this.timeout(600_000);
   const dirs: string[] = [];
   const servers: ServerProcess[] = [];
   const tempDir = async (): Promise<string> => {
@@ -80,7 +80,7 @@ describe('the embedded data directory lock', function () {
   it("lets create-admin and migrate use a running server's database, and refuses a second server", async () => {
     const dataDir = await tempDir();
     const first = await start({ DATA_DIR: dataDir });
-    await first.waitFor('/health/ready', 60_000);
+    await first.waitFor('/health/ready', 120_000);
     const pid = String(first.child.pid);
 
     const email = 'running-admin@example.com';
@@ -112,14 +112,14 @@ describe('the embedded data directory lock', function () {
     }
 
     const again = await start({ DATA_DIR: dataDir });
-    await again.waitFor('/health/ready', 60_000);
+    await again.waitFor('/health/ready', 120_000);
     expect(await login(again.url, email, 'Secret123'), 'the account was kept').to.equal(200);
   });
 
   it('starts again after a server was killed with SIGKILL, its lock and socket left behind', async () => {
     const dataDir = await tempDir();
     const killed = await start({ DATA_DIR: dataDir });
-    await killed.waitFor('/health/ready', 60_000);
+    await killed.waitFor('/health/ready', 120_000);
     killed.kill('SIGKILL');
     await killed.exited;
     for (const file of [LOCK_FILE, SERVER_FILE, '.s.PGSQL.5432']) {
@@ -127,7 +127,7 @@ describe('the embedded data directory lock', function () {
     }
 
     const next = await start({ DATA_DIR: dataDir });
-    await next.waitFor('/health/ready', 60_000);
+    await next.waitFor('/health/ready', 120_000);
     const email = 'after-crash@example.com';
     const created = await script(
       'scripts/create-admin.ts',
