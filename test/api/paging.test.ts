@@ -193,7 +193,7 @@ describe('paging', () => {
         await insertActivity(db, {
           userId: owner.id,
           kind: 'login',
-          details: {},
+          details: { ip: '192.0.2.1' },
           occurredAt: new Date(at),
           jobId,
         });
