@@ -57,9 +57,6 @@ const importBoundaries = [
   restrict(['src/contract/**/*.ts'], [DATABASE, WEB_FRAMEWORK, APP]),
   restrict(['src/handlers/**/*.ts'], [DATABASE, WEB_FRAMEWORK, HTTP]),
   restrict(['src/files/storage.ts'], [DATABASE, WEB_FRAMEWORK, STORAGE_DRIVERS]),
-  // Temporary: the database storage driver still builds its chunk queries with kysely here; they
-  // move into a repo under src/db/ (with the `sql` import), and then this exception goes.
-  restrict(['src/files/database-storage.ts'], [WEB_FRAMEWORK]),
 ];
 
 export default tseslint.config(
