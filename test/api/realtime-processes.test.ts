@@ -147,7 +147,7 @@ describe('realtime across two server processes (PostgreSQL only; skipped on the 
       const full = await refusedUpgrade(wsUrl(a!.url, '/ws/chat/general'), {
         headers: bearer(tokens.issue(zed.id).token),
       });
-      await expectProblem(full, 429, 'rate-limited');
+      await expectProblem(full, 429, 'too-many-connections');
       c.kill('SIGKILL');
       await c.exited;
       // Its rows stay behind (nobody deleted them) but stop counting after 2 heartbeats.

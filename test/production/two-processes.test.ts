@@ -130,7 +130,7 @@ describe('two server processes on one database', function () {
     // Three failures spread over both processes lock the account on either.
     for (const server of [a, b, a]) {
       const failed = await login(server, email, 'Wrong1234');
-      await expectProblem(failed, 401, 'unauthorized');
+      await expectProblem(failed, 401, 'login-failed');
       await failed.arrayBuffer();
     }
     const locked = await login(b, email, 'Secret123');
