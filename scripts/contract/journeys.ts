@@ -101,6 +101,12 @@ export async function runJourneys(options: JourneyOptions): Promise<JourneyRepor
       path.join(options.reportsDir, `journey-${report.name}.json`),
     ];
     for (const [name, value] of Object.entries(options.inputs)) args.push('--input', `${name}=${value}`);
+    // A journey may lower a check it cannot judge (x-respect-severity: 'SCHEMA_CHECK=warn'), saying why in its file.
+    const severity =
+      /^x-respect-severity:\s*'?([A-Z_]+=(?:error|warn|off)(?:,[A-Z_]+=(?:error|warn|off))*)'?\s*$/m.exec(
+        text,
+      );
+    if (severity !== null) args.push('--severity', severity[1]!);
     const result = await run(args, {
       ...process.env,
       REDOCLY_TELEMETRY: 'off',
