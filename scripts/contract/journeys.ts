@@ -102,11 +102,8 @@ export async function runJourneys(options: JourneyOptions): Promise<JourneyRepor
     ];
     for (const [name, value] of Object.entries(options.inputs)) args.push('--input', `${name}=${value}`);
     // A journey may lower a check it cannot judge (x-respect-severity: 'SCHEMA_CHECK=warn'), saying why in its file.
-    const severity =
-      /^x-respect-severity:\s*'?([A-Z_]+=(?:error|warn|off)(?:,[A-Z_]+=(?:error|warn|off))*)'?\s*$/m.exec(
-        text,
-      );
-    if (severity !== null) args.push('--severity', severity[1]!);
+    const severity = (parse(text) as { 'x-respect-severity'?: unknown })['x-respect-severity'];
+    if (typeof severity === 'string') args.push('--severity', severity);
     const result = await run(args, {
       ...process.env,
       REDOCLY_TELEMETRY: 'off',
