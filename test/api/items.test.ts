@@ -2,16 +2,12 @@ import { expect } from 'chai';
 import { countRows, resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { bearer, postJson, seedUser, tokenFor, violations } from '../helpers/users.js';
+import { expectAnswer } from '../helpers/client.js';
 import { expectProblem } from '../helpers/problems.js';
+import type { components } from '../../generated/openapi.js';
 
-interface Item {
-  id: number;
-  owner_id: number;
-  name: string;
-  description?: string | null;
-  price: number;
-  tax: number | null;
-}
+type Item = components['schemas']['Item'];
+type NewItem = components['schemas']['ItemCreate'];
 
 describe('items', () => {
   let t: TestApp;
@@ -28,23 +24,17 @@ describe('items', () => {
     seller = { id: user.id, token: tokenFor(t, user.id) };
   });
 
-  const create = async (body: Record<string, unknown>, token = seller.token): Promise<Item> => {
-    const res = await postJson(t, '/items', body, bearer(token));
-    expect(res.status, await res.clone().text()).to.equal(201);
-    return (await res.json()) as Item;
-  };
+  const create = async (body: NewItem, token = seller.token): Promise<Item> =>
+    expectAnswer(await t.api.POST('/items', { body, headers: bearer(token) }), 201);
 
   describe('createItem', () => {
     it('creates an item owned by the caller, with a Location', async () => {
-      const res = await postJson(
-        t,
-        '/items',
-        { name: 'Keyboard', price: 59.9, tax: 0.1 },
-        bearer(seller.token),
-      );
-      expect(res.status).to.equal(201);
-      const item = (await res.json()) as Item;
-      expect(res.headers.get('location')).to.equal(`/items/${item.id}`);
+      const answer = await t.api.POST('/items', {
+        body: { name: 'Keyboard', price: 59.9, tax: 0.1 },
+        headers: bearer(seller.token),
+      });
+      const item = expectAnswer(answer, 201);
+      expect(answer.response.headers.get('location')).to.equal(`/items/${item.id}`);
       expect(item).to.include({
         owner_id: seller.id,
         name: 'Keyboard',
@@ -88,7 +78,10 @@ describe('items', () => {
 
     it('is not for guests (403)', async () => {
       const guest = await seedUser({ role: 'guest' });
-      const res = await postJson(t, '/items', { name: 'Keyboard', price: 10 }, bearer(tokenFor(t, guest.id)));
+      const res = await t.api.POST('/items', {
+        body: { name: 'Keyboard', price: 10 },
+        headers: bearer(tokenFor(t, guest.id)),
+      });
       await expectProblem(res, 403, 'forbidden');
     });
   });
@@ -96,30 +89,27 @@ describe('items', () => {
   describe('listItems', () => {
     it('pages newest first with the total', async () => {
       for (let i = 1; i <= 5; i += 1) await create({ name: `Item ${i}`, price: i });
-      const res = await t.fetch('/items?skip=1&limit=2');
-      const page = (await res.json()) as { items: Item[]; total: number };
+      const { data: page } = await t.api.GET('/items', { params: { query: { skip: 1, limit: 2 } } });
       expect(page).to.include({ total: 5, skip: 1, limit: 2 });
-      expect(page.items.map((i) => i.name)).to.deep.equal(['Item 4', 'Item 3']);
+      expect(page?.items.map((i) => i.name)).to.deep.equal(['Item 4', 'Item 3']);
     });
 
     it('searches name and description case-insensitively, with the total of matches', async () => {
       await create({ name: 'Mechanical KEYBOARD', price: 1 });
       await create({ name: 'Mouse', description: 'pairs with any keyboard', price: 1 });
       await create({ name: 'Monitor', price: 1 });
-      const page = (await (await t.fetch('/items?q=Keyboard')).json()) as { items: Item[]; total: number };
-      expect(page.total).to.equal(2);
-      expect(page.items.map((i) => i.name)).to.have.members(['Mechanical KEYBOARD', 'Mouse']);
+      const { data: page } = await t.api.GET('/items', { params: { query: { q: 'Keyboard' } } });
+      expect(page?.total).to.equal(2);
+      expect(page?.items.map((i) => i.name)).to.have.members(['Mechanical KEYBOARD', 'Mouse']);
     });
 
     it('matches % and _ literally', async () => {
       await create({ name: '100% cotton', price: 1 });
       await create({ name: '1000 cotton', price: 1 });
-      const page = (await (await t.fetch(`/items?q=${encodeURIComponent('0% c')}`)).json()) as {
-        total: number;
-      };
-      expect(page.total).to.equal(1);
-      const none = (await (await t.fetch('/items?q=___')).json()) as { total: number };
-      expect(none.total).to.equal(0);
+      const { data: page } = await t.api.GET('/items', { params: { query: { q: '0% c' } } });
+      expect(page?.total).to.equal(1);
+      const { data: none } = await t.api.GET('/items', { params: { query: { q: '___' } } });
+      expect(none?.total).to.equal(0);
     });
 
     it('answers 422 for q shorter than 3 or longer than 50, and for a bad limit', async () => {
@@ -134,32 +124,30 @@ describe('items', () => {
   describe('getItem', () => {
     it('answers the item, or 404', async () => {
       const item = await create({ name: 'Keyboard', price: 10 });
-      expect(await (await t.fetch(`/items/${item.id}`)).json()).to.include({ id: item.id });
-      expect((await t.fetch('/items/999999')).status).to.equal(404);
+      const found = await t.api.GET('/items/{item_id}', { params: { path: { item_id: item.id } } });
+      expect(found.data).to.include({ id: item.id });
+      const missing = await t.api.GET('/items/{item_id}', { params: { path: { item_id: 999999 } } });
+      await expectProblem(missing, 404, 'not-found');
     });
   });
 
   describe('updateItem', () => {
-    const patch = (id: number, body: unknown, token: string): Promise<Response> =>
-      t.fetch(`/items/${id}`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json', ...bearer(token) },
-        body: JSON.stringify(body),
-      });
+    const patch = (id: number, body: components['schemas']['ItemUpdate'], token: string) =>
+      t.api.PATCH('/items/{item_id}', { params: { path: { item_id: id } }, body, headers: bearer(token) });
 
     it('changes only the fields sent; null clears description and tax', async () => {
       const item = await create({ name: 'Keyboard', description: 'old', price: 10, tax: 0.2 });
-      const res = await patch(item.id, { price: 12.5, description: null }, seller.token);
-      expect(res.status).to.equal(200);
-      expect(await res.json()).to.include({ name: 'Keyboard', price: 12.5, description: null, tax: 0.2 });
+      const { data, response } = await patch(item.id, { price: 12.5, description: null }, seller.token);
+      expect(response.status).to.equal(200);
+      expect(data).to.include({ name: 'Keyboard', price: 12.5, description: null, tax: 0.2 });
     });
 
     it("answers 404 to someone else's item, and an admin may change it", async () => {
       const item = await create({ name: 'Keyboard', price: 10 });
       const other = await seedUser();
-      expect((await patch(item.id, { price: 1 }, tokenFor(t, other.id))).status).to.equal(404);
+      await expectProblem(await patch(item.id, { price: 1 }, tokenFor(t, other.id)), 404, 'not-found');
       const admin = await seedUser({ role: 'admin' });
-      expect((await patch(item.id, { price: 1 }, tokenFor(t, admin.id))).status).to.equal(200);
+      expect((await patch(item.id, { price: 1 }, tokenFor(t, admin.id))).response.status).to.equal(200);
     });
 
     it('answers 422 for an empty change', async () => {
@@ -171,18 +159,18 @@ describe('items', () => {
   describe('deleteItem', () => {
     it('deletes for the owner (204), then 404', async () => {
       const item = await create({ name: 'Keyboard', price: 10 });
-      const del = (): Promise<Response> =>
-        t.fetch(`/items/${item.id}`, { method: 'DELETE', headers: bearer(seller.token) });
-      expect((await del()).status).to.equal(204);
-      expect((await t.fetch(`/items/${item.id}`)).status).to.equal(404);
-      expect((await del()).status).to.equal(404);
+      const path = { item_id: item.id };
+      const del = () => t.api.DELETE('/items/{item_id}', { params: { path }, headers: bearer(seller.token) });
+      expect((await del()).response.status).to.equal(204);
+      await expectProblem(await t.api.GET('/items/{item_id}', { params: { path } }), 404, 'not-found');
+      await expectProblem(await del(), 404, 'not-found');
     });
 
     it("answers 404 to someone else's item and keeps it", async () => {
       const item = await create({ name: 'Keyboard', price: 10 });
       const other = await seedUser();
-      const res = await t.fetch(`/items/${item.id}`, {
-        method: 'DELETE',
+      const res = await t.api.DELETE('/items/{item_id}', {
+        params: { path: { item_id: item.id } },
         headers: bearer(tokenFor(t, other.id)),
       });
       await expectProblem(res, 404, 'not-found');
@@ -193,19 +181,26 @@ describe('items', () => {
   describe('getUserItem', () => {
     it("answers the user's item; short=true leaves out the description", async () => {
       const item = await create({ name: 'Keyboard', description: 'clicky', price: 10 });
-      const full = (await (await t.fetch(`/users/${seller.id}/items/${item.id}`)).json()) as Item;
-      expect(full).to.include({ id: item.id, description: 'clicky' });
-      const short = (await (await t.fetch(`/users/${seller.id}/items/${item.id}?short=true`)).json()) as Item;
-      expect(short).to.not.have.property('description');
-      expect(short).to.include({ id: item.id, name: 'Keyboard' });
+      const path = { user_id: seller.id, item_id: item.id };
+      const full = await t.api.GET('/users/{user_id}/items/{item_id}', { params: { path } });
+      expect(full.data).to.include({ id: item.id, description: 'clicky' });
+      const short = await t.api.GET('/users/{user_id}/items/{item_id}', {
+        params: { path, query: { short: true } },
+      });
+      expect(short.data).to.not.have.property('description');
+      expect(short.data).to.include({ id: item.id, name: 'Keyboard' });
     });
 
     it("answers 404 when the item is not that user's, or does not match q", async () => {
       const item = await create({ name: 'Keyboard', price: 10 });
       const other = await seedUser();
-      expect((await t.fetch(`/users/${other.id}/items/${item.id}`)).status).to.equal(404);
-      expect((await t.fetch(`/users/${seller.id}/items/${item.id}?q=mouse`)).status).to.equal(404);
-      expect((await t.fetch(`/users/${seller.id}/items/${item.id}?q=KEY`)).status).to.equal(200);
+      const get = (user_id: number, q?: string) =>
+        t.api.GET('/users/{user_id}/items/{item_id}', {
+          params: { path: { user_id, item_id: item.id }, query: q === undefined ? {} : { q } },
+        });
+      await expectProblem(await get(other.id), 404, 'not-found');
+      await expectProblem(await get(seller.id, 'mouse'), 404, 'not-found');
+      expect((await get(seller.id, 'KEY')).response.status).to.equal(200);
     });
 
     it('answers 422 for short that is not a boolean', async () => {

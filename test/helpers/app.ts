@@ -5,6 +5,8 @@
  */
 import { Writable } from 'node:stream';
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import createClient from 'openapi-fetch';
+import type { Client } from 'openapi-fetch';
 import type pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import type { App, BuildOptions } from '../../src/app.js';
@@ -13,6 +15,7 @@ import { createDatabase, MEMORY_DATA_DIR } from '../../src/db/database.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import type { Database } from '../../src/db/schema.js';
+import type { paths } from '../../generated/openapi.js';
 import { recordLogLine } from '../contract/coverage.js';
 
 let shared: Promise<DatabaseHandle> | undefined;
@@ -74,10 +77,19 @@ export async function countRows(table: keyof Database): Promise<number> {
 /** Log lines the app wrote, parsed. */
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
 
+/** A client typed from the contract (openapi-fetch over generated/openapi.d.ts). */
+export type ApiClient = Client<paths>;
+
 export interface TestApp {
   readonly app: App;
   readonly url: string;
   readonly logs: LogLine[];
+  /**
+   * The typed client: paths, parameters, bodies and answers are the contract's,
+   * so a test that sends or reads a shape the contract does not have fails tsc.
+   * Bodies the contract forbids (the hostile and invalid cases) go through `fetch`.
+   */
+  readonly api: ApiClient;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
@@ -125,6 +137,7 @@ export async function startApp(
     app,
     url,
     logs,
+    api: createClient<paths>({ baseUrl: url }),
     fetch: (path, init) => fetch(`${url}${path}`, init),
     close: () => app.close(),
   };

@@ -28,16 +28,27 @@ export type ReadAnswer =
   | { readonly status: number; readonly body: string }
   | { readonly status: number; readonly type: string; readonly detail?: string };
 
+/** What the typed client (openapi-fetch) answers: the response, and the parsed error body. */
+export interface ClientResult {
+  readonly response: Response;
+  readonly error?: unknown;
+}
+
 /**
  * Checks that `res` is a problem answer with this status and catalogued type, and returns its body.
  * A fetch Response is read from a clone, so the test may still read the body itself.
  * @example await expectProblem(res, 409, 'email-taken');
  */
 export async function expectProblem(
-  res: Response | ReadAnswer,
+  res: Response | ReadAnswer | ClientResult,
   status: number,
   type: ProblemSlug,
 ): Promise<ProblemJson> {
+  if ('response' in res) {
+    expect(res.response.status).to.equal(status);
+    expect(res.response.headers.get('content-type')).to.match(/^application\/problem\+json/);
+    return expectProblemBody(res.error, status, type);
+  }
   expect(res.status).to.equal(status);
   if (res instanceof Response) {
     expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);

@@ -4,6 +4,8 @@ import { loadConfig } from '../../src/config.js';
 import { insertUser } from '../../src/db/repos/users.repo.js';
 import type { UserRole, UserRow } from '../../src/db/schema.js';
 import { sharedDatabase } from './app.js';
+import { expectProblem } from './problems.js';
+import type { ClientResult } from './problems.js';
 import type { TestApp } from './app.js';
 
 /** Satisfies the password rules: 8+ characters, a digit, an uppercase letter. */
@@ -84,9 +86,8 @@ export function postJson(
   });
 }
 
-/** Asserts a 422 and returns its entries as "in path keyword" strings. */
-export async function violations(res: Response): Promise<string[]> {
-  if (res.status !== 422) throw new Error(`expected 422, got ${res.status}: ${await res.text()}`);
-  const body = (await res.json()) as { errors?: { in: string; path: string; keyword: string }[] };
+/** Asserts a 422 (a fetch Response or a typed-client result) and returns its entries as "in path keyword" strings. */
+export async function violations(res: Response | ClientResult): Promise<string[]> {
+  const body = await expectProblem(res, 422, 'validation-failed');
   return (body.errors ?? []).map((e) => `${e.in} ${e.path} ${e.keyword}`);
 }
