@@ -6,9 +6,9 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config.js';
+import { createLogger } from './log.js';
 import { apiKeySecurity } from './auth/api-key.js';
 import { bearerSecurity } from './auth/bearer.js';
 import { createPasswordHasher } from './auth/passwords.js';
@@ -94,12 +94,7 @@ export interface App {
 const IDLE_QUIET_MS = 500;
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
-  const log =
-    options.log ??
-    pino(
-      { level: config.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
-      options.logDestination ?? pino.destination(1),
-    );
+  const log = options.log ?? createLogger(config, options.logDestination);
   if (config.jwtSecretGenerated) {
     log.warn('JWT_SECRET is not set: using a random secret, so tokens die with this process');
   }

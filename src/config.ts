@@ -32,6 +32,12 @@ export interface Config {
   readonly migrateOnStart: boolean;
   readonly responseValidation: ResponseValidation;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Log lines are gathered up to this many bytes before one write (0: each line at once);
+   * at most `logFlushMs` later they are written anyway, and always before the process exits.
+   */
+  readonly logBufferBytes: number;
+  readonly logFlushMs: number;
   /** Allowed CORS origins; empty means CORS headers are never sent. `*` allows any. */
   readonly corsOrigins: readonly string[];
   readonly bodyLimitBytes: number;
@@ -352,6 +358,8 @@ export function loadConfig(env: Env): Config {
       'enforce',
     ),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    logBufferBytes: int(env, 'LOG_BUFFER_BYTES', 4096, 0, 16_000),
+    logFlushMs: int(env, 'LOG_FLUSH_MS', 100, 1, 60_000),
     corsOrigins,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1, 1024 * 1024 * 1024),
     jsonShape: {

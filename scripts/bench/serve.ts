@@ -5,8 +5,9 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
 import type { DestinationStream } from 'pino';
+import { loadConfig } from '../../src/config.js';
+import { logDestination } from '../../src/log.js';
 
 /** What a child prints on stdout, as one JSON line, once it is listening. */
 export interface Announcement {
@@ -71,13 +72,13 @@ export function closeServer(server: Server): Promise<void> {
 }
 
 /**
- * The per-request log destination for the app children: the same kind of
- * stream the real server builds (`pino.destination(1)`, a synchronous
- * SonicBoom on a file descriptor), but on /dev/null. So the cost of building
- * and writing every log line is counted; only the terminal is left out.
+ * The per-request log destination for the app children: the stream the real
+ * server builds (`logDestination` in src/log.ts, a buffered SonicBoom with
+ * the same LOG_BUFFER_BYTES), but on /dev/null. So the cost of building and
+ * writing every log line is counted; only the terminal is left out.
  */
 export function devNullLog(): DestinationStream {
-  return pino.destination({ dest: '/dev/null' });
+  return logDestination(loadConfig(benchAppEnv()), '/dev/null');
 }
 
 /**

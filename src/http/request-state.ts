@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { writeRequestLine } from '../log.js';
 import type { Metrics } from '../metrics.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -70,17 +71,14 @@ export function logRequest(
 ): void {
   const durationMs = Number(process.hrtime.bigint() - state.start) / 1e6;
   metrics.observeRequest(state.operationId, req.method ?? 'GET', res.statusCode, durationMs / 1000);
-  log.info(
-    {
-      reqId: state.requestId,
-      method: req.method,
-      path,
-      operationId: state.operationId,
-      status: res.statusCode,
-      contentType,
-      durationMs,
-      aborted: !res.writableFinished,
-    },
-    'request',
-  );
+  writeRequestLine(log, {
+    reqId: state.requestId,
+    method: req.method,
+    path,
+    operationId: state.operationId,
+    status: res.statusCode,
+    contentType,
+    durationMs,
+    aborted: !res.writableFinished,
+  });
 }

@@ -27,6 +27,8 @@ describe('loadConfig', () => {
     [{ NODE_ENV: 'production' }, 'JWT_SECRET'],
     [{ CORS_ORIGINS: 'example.com' }, 'CORS_ORIGINS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ LOG_BUFFER_BYTES: '20000' }, 'LOG_BUFFER_BYTES'],
+    [{ LOG_FLUSH_MS: '0' }, 'LOG_FLUSH_MS'],
     [{ BODY_LIMIT_BYTES: '0' }, 'BODY_LIMIT_BYTES'],
     [{ WORKERS: '2' }, 'WORKERS'],
     [{ METRICS_ACCESS: 'public' }, 'METRICS_ACCESS'],
