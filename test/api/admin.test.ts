@@ -9,10 +9,18 @@ import { loadSpec } from '../../src/contract/spec.js';
 import { createValidation } from '../../src/contract/validation.js';
 import { findUserByEmail } from '../../src/db/repos/users.repo.js';
 import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
-import { PASSWORD, postLogin, seedUser } from '../helpers/users.js';
+import type { TestApp } from '../helpers/app.js';
+import { bearer, PASSWORD, seedUser } from '../helpers/users.js';
+import { expectAnswer, login } from '../helpers/client.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
+
+/** Logs in with the password grant and lists the users with the token: the status of the list. */
+async function listUsersAs(t: TestApp, email: string, password: string): Promise<number> {
+  const { access_token } = expectAnswer(await login(t, email, password), 200);
+  return (await t.api.GET('/users', { headers: bearer(access_token) })).response.status;
+}
 
 describe('the first admin', () => {
   const hasher = createPasswordHasher(loadConfig({}).argon2);
@@ -29,10 +37,7 @@ describe('the first admin', () => {
     expect(result).to.equal('created');
     const t = await startApp();
     try {
-      const login = await postLogin(t, 'root@example.com', 'Admin1234');
-      const { access_token } = (await login.json()) as { access_token: string };
-      const res = await t.fetch('/users', { headers: { Authorization: `Bearer ${access_token}` } });
-      expect(res.status).to.equal(200);
+      expect(await listUsersAs(t, 'root@example.com', 'Admin1234')).to.equal(200);
     } finally {
       await t.close();
     }
@@ -66,10 +71,7 @@ describe('the first admin', () => {
     await seedUser({ email: 'boss@example.com' });
     const t = await startApp({ ADMIN_EMAIL: 'Boss@Example.com' });
     try {
-      const login = await postLogin(t, 'boss@example.com', PASSWORD);
-      const { access_token } = (await login.json()) as { access_token: string };
-      const res = await t.fetch('/users', { headers: { Authorization: `Bearer ${access_token}` } });
-      expect(res.status).to.equal(200);
+      expect(await listUsersAs(t, 'boss@example.com', PASSWORD)).to.equal(200);
     } finally {
       await t.close();
     }

@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { resetDatabase, sharedDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
-import { bearer, PASSWORD, postLogin, seedUser, tokenFor } from '../helpers/users.js';
+import { bearer, PASSWORD, seedUser, tokenFor } from '../helpers/users.js';
+import { expectAnswer, login } from '../helpers/client.js';
 import { expectProblem } from '../helpers/problems.js';
 
 const SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
@@ -23,41 +24,40 @@ describe('login and bearer tokens', () => {
   });
   beforeEach(resetDatabase);
 
+  const me = (token: string) => t.api.GET('/users/me', { headers: bearer(token) });
+
   describe('login', () => {
     it('answers an HS256 bearer token with sub, iat, exp, iss and aud, not to be cached', async () => {
       const user = await seedUser({ email: 'ada@example.com' });
-      const res = await postLogin(t, 'ada@example.com', PASSWORD);
-      expect(res.status).to.equal(200);
-      expect(res.headers.get('cache-control')).to.equal('no-store');
-      const body = (await res.json()) as { access_token: string; token_type: string; expires_in: number };
+      const res = await login(t, 'ada@example.com', PASSWORD);
+      const body = expectAnswer(res, 200);
+      expect(res.response.headers.get('cache-control')).to.equal('no-store');
       expect(body).to.include({ token_type: 'bearer', expires_in: 1800 });
       const decoded = jwt.decode(body.access_token, { complete: true });
       expect(decoded?.header.alg).to.equal('HS256');
       const claims = decoded?.payload as jwt.JwtPayload;
       expect(claims).to.include({ sub: String(user.id), iss: ISSUER, aud: AUDIENCE });
       expect((claims.exp ?? 0) - (claims.iat ?? 0)).to.equal(1800);
-      const me = await t.fetch('/users/me', { headers: bearer(body.access_token) });
-      expect(await me.json()).to.include({ id: user.id });
+      expect((await me(body.access_token)).data).to.include({ id: user.id });
     });
 
     it('compares the email case-insensitively', async () => {
       await seedUser({ email: 'Ada@Example.com' });
-      expect((await postLogin(t, 'aDA@example.COM', PASSWORD)).status).to.equal(200);
+      expect((await login(t, 'aDA@example.COM', PASSWORD)).response.status).to.equal(200);
     });
 
     it('gives the same 401 for an unknown email, a wrong password and a deactivated account', async () => {
       await seedUser({ email: 'ada@example.com' });
       await seedUser({ email: 'off@example.com', is_active: false });
       const answers = [
-        await postLogin(t, 'nobody@example.com', PASSWORD),
-        await postLogin(t, 'ada@example.com', 'Wrong1234'),
-        await postLogin(t, 'off@example.com', PASSWORD),
+        await login(t, 'nobody@example.com', PASSWORD),
+        await login(t, 'ada@example.com', 'Wrong1234'),
+        await login(t, 'off@example.com', PASSWORD),
       ];
       const bodies = await Promise.all(
         answers.map(async (res) => {
-          await expectProblem(res, 401, 'login-failed');
-          expect(res.headers.get('www-authenticate')).to.equal('Bearer');
-          const { type, detail, title, status } = (await res.json()) as Record<string, unknown>;
+          const { type, detail, title, status } = await expectProblem(res, 401, 'login-failed');
+          expect(res.response.headers.get('www-authenticate')).to.equal('Bearer');
           return { type, detail, title, status };
         }),
       );
@@ -69,7 +69,7 @@ describe('login and bearer tokens', () => {
       await seedUser({ email: 'ada@example.com' });
       const time = async (email: string): Promise<number> => {
         const started = performance.now();
-        await (await postLogin(t, email, 'Wrong1234')).arrayBuffer();
+        await login(t, email, 'Wrong1234');
         return performance.now() - started;
       };
       await time('warm-up@example.com');
@@ -86,7 +86,7 @@ describe('login and bearer tokens', () => {
     it('re-hashes a hash made with older parameters on a successful login', async () => {
       const weak = await hash(PASSWORD, { algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 });
       const user = await seedUser({ email: 'old@example.com', password_hash: weak });
-      expect((await postLogin(t, 'old@example.com', PASSWORD)).status).to.equal(200);
+      expect((await login(t, 'old@example.com', PASSWORD)).response.status).to.equal(200);
       const { db } = await sharedDatabase();
       const row = await db
         .selectFrom('users')
@@ -94,7 +94,7 @@ describe('login and bearer tokens', () => {
         .where('id', '=', user.id)
         .executeTakeFirst();
       expect(row?.password_hash).to.match(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
-      expect((await postLogin(t, 'old@example.com', PASSWORD)).status).to.equal(200);
+      expect((await login(t, 'old@example.com', PASSWORD)).response.status).to.equal(200);
     });
 
     it('takes only the form encoding and validates it', async () => {
@@ -154,16 +154,16 @@ describe('login and bearer tokens', () => {
     for (const [what, make] of rejected) {
       it(`refuses ${what} with 401 and error="invalid_token"`, async () => {
         const user = await seedUser();
-        const res = await t.fetch('/users/me', { headers: bearer(make(user.id)) });
+        const res = await me(make(user.id));
         await expectProblem(res, 401, 'unauthorized');
-        expect(res.headers.get('www-authenticate')).to.match(/^Bearer error="invalid_token"/);
+        expect(res.response.headers.get('www-authenticate')).to.match(/^Bearer error="invalid_token"/);
       });
     }
 
     it('accepts a token made the same way with the right settings (the cases above are not refused by accident)', async () => {
       const user = await seedUser();
-      const res = await t.fetch('/users/me', { headers: bearer(sign({}, { subject: String(user.id) })) });
-      expect(res.status).to.equal(200);
+      const res = await me(sign({}, { subject: String(user.id) }));
+      expect(res.response.status).to.equal(200);
     });
 
     it('refuses the token of an account deactivated after it was issued', async () => {
@@ -171,18 +171,18 @@ describe('login and bearer tokens', () => {
       const token = tokenFor(t, user.id);
       const { db } = await sharedDatabase();
       await db.updateTable('users').set({ is_active: false }).where('id', '=', user.id).execute();
-      const res = await t.fetch('/users/me', { headers: bearer(token) });
+      const res = await me(token);
       await expectProblem(res, 401, 'unauthorized');
-      expect(res.headers.get('www-authenticate')).to.match(/invalid_token/);
+      expect(res.response.headers.get('www-authenticate')).to.match(/invalid_token/);
     });
 
     it('applies a role change on the next request', async () => {
       const user = await seedUser();
       const token = tokenFor(t, user.id);
-      expect((await t.fetch('/users', { headers: bearer(token) })).status).to.equal(403);
+      expect((await t.api.GET('/users', { headers: bearer(token) })).response.status).to.equal(403);
       const { db } = await sharedDatabase();
       await db.updateTable('users').set({ role: 'admin' }).where('id', '=', user.id).execute();
-      expect((await t.fetch('/users', { headers: bearer(token) })).status).to.equal(200);
+      expect((await t.api.GET('/users', { headers: bearer(token) })).response.status).to.equal(200);
     });
 
     it('refuses a malformed Authorization header as missing credentials', async () => {
@@ -202,15 +202,15 @@ describe('login and bearer tokens', () => {
       try {
         await seedUser({ email: 'ada@example.com' });
         for (let i = 0; i < 3; i += 1)
-          expect((await postLogin(strict, 'ada@example.com', 'Wrong1234')).status).to.equal(401);
-        const locked = await postLogin(strict, 'ADA@example.com', PASSWORD);
+          expect((await login(strict, 'ada@example.com', 'Wrong1234')).response.status).to.equal(401);
+        const locked = await login(strict, 'ADA@example.com', PASSWORD);
         await expectProblem(locked, 429, 'login-throttled');
-        const retryAfter = Number(locked.headers.get('retry-after'));
+        const retryAfter = Number(locked.response.headers.get('retry-after'));
         expect(retryAfter).to.be.within(1, 120);
-        expect(await locked.json()).to.include({ status: 429 });
+        expect(locked.error).to.include({ status: 429 });
         // Another account is not affected.
         await seedUser({ email: 'grace@example.com' });
-        expect((await postLogin(strict, 'grace@example.com', PASSWORD)).status).to.equal(200);
+        expect((await login(strict, 'grace@example.com', PASSWORD)).response.status).to.equal(200);
       } finally {
         await strict.close();
       }
@@ -221,8 +221,8 @@ describe('login and bearer tokens', () => {
       try {
         await seedUser({ email: 'ada@example.com' });
         for (let i = 0; i < 4; i += 1)
-          expect((await postLogin(strict, `x${i}@example.com`, 'Wrong1234')).status).to.equal(401);
-        expect((await postLogin(strict, 'ada@example.com', PASSWORD)).status).to.equal(429);
+          expect((await login(strict, `x${i}@example.com`, 'Wrong1234')).response.status).to.equal(401);
+        expect((await login(strict, 'ada@example.com', PASSWORD)).response.status).to.equal(429);
       } finally {
         await strict.close();
       }
@@ -233,8 +233,8 @@ describe('login and bearer tokens', () => {
       try {
         await seedUser({ email: 'ada@example.com' });
         for (let round = 0; round < 2; round += 1) {
-          for (let i = 0; i < 2; i += 1) await postLogin(strict, 'ada@example.com', 'Wrong1234');
-          expect((await postLogin(strict, 'ada@example.com', PASSWORD)).status).to.equal(200);
+          for (let i = 0; i < 2; i += 1) await login(strict, 'ada@example.com', 'Wrong1234');
+          expect((await login(strict, 'ada@example.com', PASSWORD)).response.status).to.equal(200);
         }
       } finally {
         await strict.close();
@@ -250,14 +250,13 @@ describe('login and bearer tokens', () => {
         await seedUser({ email: 'ada@example.com' });
         const answers = await Promise.all(
           Array.from({ length: 100 }, async () => {
-            const res = await postLogin(strict, 'ada@example.com', 'Wrong1234');
-            await res.arrayBuffer();
-            return res.status;
+            const res = await login(strict, 'ada@example.com', 'Wrong1234');
+            return res.response.status;
           }),
         );
         expect(answers.filter((status) => status === 401)).to.have.length(5);
         expect(answers.filter((status) => status === 429)).to.have.length(95);
-        expect((await postLogin(strict, 'ada@example.com', PASSWORD)).status).to.equal(429);
+        expect((await login(strict, 'ada@example.com', PASSWORD)).response.status).to.equal(429);
       } finally {
         await strict.close();
       }
@@ -269,14 +268,13 @@ describe('login and bearer tokens', () => {
         await seedUser({ email: 'ada@example.com' });
         const answers = await Promise.all(
           Array.from({ length: 60 }, async (_, i) => {
-            const res = await postLogin(strict, `guess${i}@example.com`, 'Wrong1234');
-            await res.arrayBuffer();
-            return res.status;
+            const res = await login(strict, `guess${i}@example.com`, 'Wrong1234');
+            return res.response.status;
           }),
         );
         expect(answers.filter((status) => status === 401)).to.have.length(20);
         expect(answers.filter((status) => status === 429)).to.have.length(40);
-        expect((await postLogin(strict, 'ada@example.com', PASSWORD)).status).to.equal(429);
+        expect((await login(strict, 'ada@example.com', PASSWORD)).response.status).to.equal(429);
       } finally {
         await strict.close();
       }
@@ -287,10 +285,10 @@ describe('login and bearer tokens', () => {
       try {
         await seedUser({ email: 'ada@example.com' });
         for (let i = 0; i < 5; i += 1)
-          expect((await postLogin(strict, 'ada@example.com', PASSWORD)).status).to.equal(200);
+          expect((await login(strict, 'ada@example.com', PASSWORD)).response.status).to.equal(200);
         for (let i = 0; i < 2; i += 1)
-          expect((await postLogin(strict, `x${i}@example.com`, 'Wrong1234')).status).to.equal(401);
-        expect((await postLogin(strict, 'ada@example.com', PASSWORD)).status).to.equal(200);
+          expect((await login(strict, `x${i}@example.com`, 'Wrong1234')).response.status).to.equal(401);
+        expect((await login(strict, 'ada@example.com', PASSWORD)).response.status).to.equal(200);
       } finally {
         await strict.close();
       }
@@ -301,10 +299,10 @@ describe('login and bearer tokens', () => {
       const [a, b] = [await startApp(env), await startApp(env)];
       try {
         await seedUser({ email: 'ada@example.com' });
-        expect((await postLogin(a, 'ada@example.com', 'Wrong1234')).status).to.equal(401);
-        expect((await postLogin(b, 'ada@example.com', 'Wrong1234')).status).to.equal(401);
-        expect((await postLogin(a, 'ada@example.com', PASSWORD)).status).to.equal(429);
-        expect((await postLogin(b, 'ada@example.com', PASSWORD)).status).to.equal(429);
+        expect((await login(a, 'ada@example.com', 'Wrong1234')).response.status).to.equal(401);
+        expect((await login(b, 'ada@example.com', 'Wrong1234')).response.status).to.equal(401);
+        expect((await login(a, 'ada@example.com', PASSWORD)).response.status).to.equal(429);
+        expect((await login(b, 'ada@example.com', PASSWORD)).response.status).to.equal(429);
       } finally {
         await a.close();
         await b.close();

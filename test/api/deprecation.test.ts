@@ -74,10 +74,9 @@ describe('deprecation and sunset (fixture contract)', () => {
 
   it('answers 410 past the sunset when SUNSET_ENFORCE is on, with the same headers', async () => {
     const res = await enforcing.fetch('/legacy');
-    await expectProblem(res, 410, 'operation-retired');
+    const problem = await expectProblem(res, 410, 'operation-retired');
     expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
     expect(res.headers.get('sunset')).to.equal('Wed, 01 Jan 2020 00:00:00 GMT');
-    const problem = (await res.json()) as { status: number; detail: string };
     expect(problem.status).to.equal(410);
     expect(problem.detail).to.equal('GET /legacy was retired on 2020-01-01; see /docs#/reports/getLegacy.');
     expect((await enforcing.fetch('/reports')).status, 'sunset still ahead').to.equal(200);

@@ -4,8 +4,10 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { expect } from 'chai';
+import createClient from 'openapi-fetch';
 import { indexDocument } from '../../src/contract/spec.js';
 import { startApp } from '../helpers/app.js';
+import type { paths } from '../../generated/openapi.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -50,18 +52,19 @@ describe('process lifecycle', function () {
     });
     try {
       const url = (await waitForListening(output, 50_000)).replace('0.0.0.0', '127.0.0.1');
-      const res = await fetch(`${url}/health`);
-      expect(await res.json()).to.deep.equal({ status: 'healthy' });
+      const api = createClient<paths>({ baseUrl: url });
+      const { data: health } = await api.GET('/health');
+      expect(health).to.deep.equal({ status: 'healthy' });
       if (!db) {
         // A new embedded database takes seconds to create: the server listens first,
         // live but not ready.
         expect(output()).to.not.include('database ready');
         // (Operations answer 503 meanwhile: test/api/startup-gate.test.ts, without a race.)
-        expect((await fetch(`${url}/health/ready`)).status).to.equal(503);
+        expect((await api.GET('/health/ready')).response.status).to.equal(503);
       }
       let ready = 0;
       for (let i = 0; i < 100 && ready !== 200; i += 1) {
-        ready = (await fetch(`${url}/health/ready`)).status;
+        ready = (await api.GET('/health/ready')).response.status;
         if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(ready).to.equal(200);
