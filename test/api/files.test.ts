@@ -23,12 +23,22 @@ import {
   unsniffableBytes,
   windowsExecutable,
 } from '../helpers/multipart.js';
-import type { Part } from '../helpers/multipart.js';
+import type { Form, Part } from '../helpers/multipart.js';
 import { bearer, seedUser, tokenFor } from '../helpers/users.js';
-import type { components } from '../../generated/openapi.js';
+import type { components, operations } from '../../generated/openapi.js';
 import { expectProblem } from '../helpers/problems.js';
+import { expectAnswer } from '../helpers/client.js';
+import type { ClientAnswer } from '../helpers/client.js';
 
 type StoredFile = components['schemas']['StoredFile'];
+type DownloadHeaders = NonNullable<operations['downloadFile']['parameters']['header']>;
+
+/** A download's bytes (none for an empty body, which the client leaves unread). */
+const bytesOf = (answer: { data?: ArrayBuffer }): Buffer => Buffer.from(answer.data ?? new ArrayBuffer(0));
+
+/** The text a part carries (the generated types read a binary part as a string). */
+const partText = (parts: readonly Part[], name: string): string[] =>
+  parts.filter((part) => part.name === name).map((part) => part.data.toString());
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -79,19 +89,49 @@ for (const driver of DRIVERS) {
       owner = { id: user.id, headers: bearer(tokenFor(t, user.id)) };
     });
 
-    const upload = (parts: readonly Part[], headers = owner.headers, app = t): Promise<Response> =>
-      postForm(app, '/upload', multipart(parts), headers);
-    const uploadMany = (parts: readonly Part[], headers = owner.headers, app = t): Promise<Response> =>
-      postForm(app, '/upload-multiple', multipart(parts), headers);
-    const stored = async (res: Response): Promise<StoredFile> => {
-      expect(res.status, await res.clone().text()).to.equal(201);
-      return (await res.json()) as StoredFile;
+    /**
+     * Forms the contract allows go through the typed client. The bytes on the wire are built
+     * here, part by part (a part's filename and type have no place in the generated body type);
+     * `body` is what the form carries in the contract's terms.
+     */
+    const postUpload = (
+      form: Form,
+      body: components['schemas']['FileUpload'],
+      headers = owner.headers,
+      app = t,
+    ) =>
+      app.api.POST('/upload', {
+        body,
+        bodySerializer: () => form.body,
+        headers: { ...headers, 'Content-Type': form.contentType },
+      });
+    const upload = (parts: readonly Part[], headers = owner.headers, app = t) => {
+      const [description] = partText(parts, 'description');
+      const body = {
+        file: partText(parts, 'file')[0] ?? '',
+        ...(description === undefined ? {} : { description }),
+      };
+      return postUpload(multipart(parts), body, headers, app);
     };
+    const uploadMany = (parts: readonly Part[], headers = owner.headers, app = t) => {
+      const form = multipart(parts);
+      return app.api.POST('/upload-multiple', {
+        body: { files: partText(parts, 'files') },
+        bodySerializer: () => form.body,
+        headers: { ...headers, 'Content-Type': form.contentType },
+      });
+    };
+    /** Forms the contract forbids (undeclared, missing or repeated parts, values out of bounds) go as they are. */
+    const uploadRaw = (parts: readonly Part[], headers = owner.headers, app = t): Promise<Response> =>
+      postForm(app, '/upload', multipart(parts), headers);
+    const uploadManyRaw = (parts: readonly Part[], headers = owner.headers): Promise<Response> =>
+      postForm(t, '/upload-multiple', multipart(parts), headers);
+    const stored = (answer: ClientAnswer<StoredFile>): StoredFile => expectAnswer(answer, 201);
 
     describe('uploadFile', () => {
       it('stores the bytes and answers their metadata, SHA-256 and Location', async () => {
         const res = await upload([textFile('Hello, world!'), { name: 'description', data: 'A greeting' }]);
-        const file = await stored(res);
+        const file = stored(res);
         expect(file).to.include({
           owner_id: owner.id,
           filename: 'hello.txt',
@@ -101,21 +141,25 @@ for (const driver of DRIVERS) {
           sha256: sha256('Hello, world!'),
           description: 'A greeting',
         });
-        expect(res.headers.get('location')).to.equal(`/download/${file.id}`);
-        const download = await t.fetch(`/download/${file.id}`, { headers: owner.headers });
-        expect(await download.text()).to.equal('Hello, world!');
+        expect(res.response.headers.get('location')).to.equal(`/download/${file.id}`);
+        const download = await t.api.GET('/download/{file_id}', {
+          params: { path: { file_id: file.id } },
+          headers: owner.headers,
+          parseAs: 'text',
+        });
+        expect(download.data).to.equal('Hello, world!');
         expect(await countRows('files')).to.equal(1);
       });
 
       it('stores the type sniffed from the bytes beside the declared one', async () => {
-        const file = await stored(
+        const file = stored(
           await upload([{ name: 'file', filename: 'pixel.txt', contentType: 'text/plain', data: PNG }]),
         );
         expect(file).to.include({ content_type: 'image/png', declared_content_type: 'text/plain' });
       });
 
       it('keeps a filename of ../../etc/passwd as harmless metadata; the stored object has a server-made name', async () => {
-        const file = await stored(await upload([textFile('root:x:0:0', '../../etc/passwd')]));
+        const file = stored(await upload([textFile('root:x:0:0', '../../etc/passwd')]));
         expect(file.filename).to.equal('passwd');
         if (driver === 'local') {
           const names = await filesUnder(dir);
@@ -131,18 +175,14 @@ for (const driver of DRIVERS) {
           Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="日本語 résumé.txt"\r\n'),
           Buffer.from('Content-Type: text/plain\r\n\r\nhi\r\n--b--\r\n'),
         ]);
-        const file = await stored(
-          await t.fetch('/upload', {
-            method: 'POST',
-            headers: { ...owner.headers, 'content-type': 'multipart/form-data; boundary=b' },
-            body,
-          }),
+        const file = stored(
+          await postUpload({ body, contentType: 'multipart/form-data; boundary=b' }, { file: 'hi' }),
         );
         expect(file.filename).to.equal('日本語 résumé.txt');
       });
 
       it('removes control characters, bidi overrides and backslash paths from the filename', async () => {
-        const file = await stored(await upload([textFile('x', 'C:\\Users\\evil\\re\u202Eport\u0007.txt')]));
+        const file = stored(await upload([textFile('x', 'C:\\Users\\evil\\re\u202Eport\u0007.txt')]));
         expect(file.filename).to.equal('report.txt');
       });
 
@@ -150,8 +190,7 @@ for (const driver of DRIVERS) {
         const exe = await upload([
           { name: 'file', filename: 'a.png', contentType: 'image/png', data: windowsExecutable() },
         ]);
-        await expectProblem(exe, 415, 'unsupported-media-type');
-        expect(((await exe.json()) as { detail: string }).detail).to.contain('sniffed');
+        expect((await expectProblem(exe, 415, 'unsupported-media-type')).detail).to.contain('sniffed');
         const html = await upload([
           { name: 'file', filename: 'a.html', contentType: 'text/html', data: '<script>x</script>' },
         ]);
@@ -160,10 +199,9 @@ for (const driver of DRIVERS) {
       });
 
       it('validates text fields with the contract (422 naming the field) and keeps nothing', async () => {
-        const res = await upload([textFile('Hello'), { name: 'description', data: '' }]);
-        await expectProblem(res, 422, 'validation-failed');
-        const body = (await res.json()) as { errors: { path: string; keyword: string }[] };
-        expect(body.errors.map((e) => `${e.path} ${e.keyword}`)).to.deep.equal(['/description minLength']);
+        const res = await uploadRaw([textFile('Hello'), { name: 'description', data: '' }]);
+        const body = await expectProblem(res, 422, 'validation-failed');
+        expect(body.errors?.map((e) => `${e.path} ${e.keyword}`)).to.deep.equal(['/description minLength']);
         expect(await leftovers()).to.deep.equal(nothingLeft);
       });
 
@@ -173,22 +211,18 @@ for (const driver of DRIVERS) {
           [textFile('x'), { name: 'other', data: 'y' }],
           [{ name: 'file', data: 'not a file part' }],
         ]) {
-          const res = await upload(parts);
-          await expectProblem(res, 422, 'validation-failed');
-          const body = (await res.json()) as { errors: { path: string }[] };
-          expect(body.errors[0]?.path).to.be.oneOf(['/other', '/file']);
+          const body = await expectProblem(await uploadRaw(parts), 422, 'validation-failed');
+          expect(body.errors?.[0]?.path).to.be.oneOf(['/other', '/file']);
           expect(await leftovers()).to.deep.equal(nothingLeft);
         }
       });
 
       it('is 422 when the file is missing or sent twice, and keeps nothing', async () => {
-        const missing = await upload([{ name: 'description', data: 'no file' }]);
-        await expectProblem(missing, 422, 'validation-failed');
-        expect(((await missing.json()) as { errors: { path: string }[] }).errors[0]?.path).to.equal('/file');
-        const twice = await upload([textFile('one'), textFile('two')]);
-        await expectProblem(twice, 422, 'validation-failed');
-        const body = (await twice.json()) as { errors: { path: string; keyword: string }[] };
-        expect(body.errors[0]).to.include({ path: '/file', keyword: 'maxItems' });
+        const missing = await uploadRaw([{ name: 'description', data: 'no file' }]);
+        expect((await expectProblem(missing, 422, 'validation-failed')).errors?.[0]?.path).to.equal('/file');
+        const twice = await uploadRaw([textFile('one'), textFile('two')]);
+        const body = await expectProblem(twice, 422, 'validation-failed');
+        expect(body.errors?.[0]).to.include({ path: '/file', keyword: 'maxItems' });
         expect(await leftovers()).to.deep.equal(nothingLeft);
       });
 
@@ -216,8 +250,7 @@ for (const driver of DRIVERS) {
           headers: { ...owner.headers, 'content-type': whole.contentType },
           body: whole.body.subarray(0, 150_000),
         });
-        await expectProblem(cut, 400, 'malformed-body');
-        expect(((await cut.json()) as { detail: string }).detail).to.contain('Unexpected end of form');
+        expect((await expectProblem(cut, 400, 'malformed-body')).detail).to.contain('Unexpected end of form');
         expect(await leftovers()).to.deep.equal(nothingLeft);
       });
 
@@ -246,7 +279,7 @@ for (const driver of DRIVERS) {
         });
         // The server is still fine.
         const next = await upload([textFile('after')]);
-        expect(next.status).to.equal(201);
+        expect(next.response.status).to.equal(201);
       });
 
       it('never reads the body of an anonymous caller (401) or a guest (403)', async () => {
@@ -277,7 +310,9 @@ for (const driver of DRIVERS) {
           const over = await upload([textFile('x'.repeat(1001))], headers(), small);
           await expectProblem(over, 413, 'content-too-large');
           expect(await leftovers()).to.deep.equal(nothingLeft);
-          expect((await upload([textFile('x'.repeat(1000))], headers(), small)).status).to.equal(201);
+          expect((await upload([textFile('x'.repeat(1000))], headers(), small)).response.status).to.equal(
+            201,
+          );
         });
 
         it('is 413 for a field longer than UPLOAD_MAX_FIELD_BYTES', async () => {
@@ -291,7 +326,7 @@ for (const driver of DRIVERS) {
         });
 
         it('is 413 for more fields than UPLOAD_MAX_FIELDS or more parts than UPLOAD_MAX_PARTS', async () => {
-          const fields = await upload(
+          const fields = await uploadRaw(
             [textFile('x'), { name: 'description', data: 'a' }, { name: 'description', data: 'b' }],
             headers(),
             small,
@@ -315,8 +350,7 @@ for (const driver of DRIVERS) {
           { name: 'files', filename: 'p.png', contentType: 'image/png', data: PNG },
           textFile('three', '3.txt', 'files'),
         ]);
-        expect(res.status).to.equal(201);
-        const body = (await res.json()) as { uploaded_files: StoredFile[] };
+        const body = expectAnswer(res, 201);
         expect(body.uploaded_files.map((f) => [f.filename, f.content_type, f.size])).to.deep.equal([
           ['1.txt', 'text/plain', 3],
           ['p.png', 'image/png', PNG.length],
@@ -342,32 +376,28 @@ for (const driver of DRIVERS) {
 
       it("is 422 naming `files` beyond the contract's maxItems (10)", async () => {
         const parts = Array.from({ length: 11 }, (_, n) => textFile(String(n), `${n}.txt`, 'files'));
-        const res = await uploadMany(parts);
-        await expectProblem(res, 422, 'validation-failed');
-        const body = (await res.json()) as { errors: { path: string; keyword: string }[] };
-        expect(body.errors[0]).to.include({ path: '/files', keyword: 'maxItems' });
+        const body = await expectProblem(await uploadManyRaw(parts), 422, 'validation-failed');
+        expect(body.errors?.[0]).to.include({ path: '/files', keyword: 'maxItems' });
         expect(await leftovers()).to.deep.equal(nothingLeft);
       });
 
       it("is 413 for a part over the contract's x-max-file-size (10 MiB) though the server allows more", async () => {
-        const res = await uploadMany([
+        const res = await uploadManyRaw([
           textFile('fine', '1.txt', 'files'),
           { name: 'files', filename: 'big.bin', data: Buffer.alloc(10 * 1024 * 1024 + 1) },
         ]);
-        await expectProblem(res, 413, 'content-too-large');
-        expect(((await res.json()) as { detail: string }).detail).to.contain('10485760');
+        expect((await expectProblem(res, 413, 'content-too-large')).detail).to.contain('10485760');
         expect(await leftovers()).to.deep.equal(nothingLeft);
       });
     });
 
     describe('listFiles', () => {
       it("lists the caller's own files, newest first, paged", async () => {
-        for (const n of [1, 2, 3]) await stored(await upload([textFile(String(n), `${n}.txt`)]));
+        for (const n of [1, 2, 3]) stored(await upload([textFile(String(n), `${n}.txt`)]));
         const other = await seedUser();
-        await stored(await upload([textFile('theirs')], bearer(tokenFor(t, other.id))));
-        const res = await t.fetch('/files?limit=2', { headers: owner.headers });
-        expect(res.status).to.equal(200);
-        const page = (await res.json()) as { items: StoredFile[]; total: number };
+        stored(await upload([textFile('theirs')], bearer(tokenFor(t, other.id))));
+        const res = await t.api.GET('/files', { params: { query: { limit: 2 } }, headers: owner.headers });
+        const page = expectAnswer(res, 200);
         expect(page.total).to.equal(3);
         expect(page.items.map((f) => f.filename)).to.deep.equal(['3.txt', '2.txt']);
       });
@@ -377,13 +407,18 @@ for (const driver of DRIVERS) {
       const NAME = 'naïve "report" 2026.txt';
       let file: StoredFile;
       beforeEach(async () => {
-        file = await stored(await upload([textFile('Hello, world!', NAME)]));
+        file = stored(await upload([textFile('Hello, world!', NAME)]));
       });
-      const download = (headers: Record<string, string> = {}, id = file.id): Promise<Response> =>
-        t.fetch(`/download/${id}`, { headers: { ...owner.headers, ...headers } });
+      const download = (header: DownloadHeaders = {}, id = file.id, headers = owner.headers) =>
+        t.api.GET('/download/{file_id}', {
+          params: { path: { file_id: id }, header },
+          headers,
+          parseAs: 'arrayBuffer',
+        });
 
       it('streams the bytes with safe headers: sniffed type, nosniff, length, attachment, ETag', async () => {
-        const res = await download();
+        const answer = await download();
+        const res = answer.response;
         expect(res.status).to.equal(200);
         expect(res.headers.get('content-type')).to.equal('text/plain');
         expect(res.headers.get('x-content-type-options')).to.equal('nosniff');
@@ -394,18 +429,20 @@ for (const driver of DRIVERS) {
         expect(res.headers.get('content-disposition')).to.equal(
           `attachment; filename="naive _report_ 2026.txt"; filename*=UTF-8''na%C3%AFve%20%22report%22%202026.txt`,
         );
-        expect(await res.text()).to.equal('Hello, world!');
+        expect(bytesOf(answer).toString()).to.equal('Hello, world!');
       });
 
       it('answers 304 without a body when If-None-Match has the ETag (also weak, in a list, or *)', async () => {
         const etag = `"${file.sha256}"`;
         for (const value of [etag, `W/${etag}`, `"nope", ${etag}`, '*']) {
-          const res = await download({ 'If-None-Match': value });
-          expect(res.status, value).to.equal(304);
-          expect(res.headers.get('etag')).to.equal(etag);
-          expect(await res.text()).to.equal('');
+          const { data, error, response } = await download({ 'If-None-Match': value });
+          expect(response.status, value).to.equal(304);
+          expect(response.headers.get('etag')).to.equal(etag);
+          // The client reads the body of an answer outside 2xx as text (and as JSON when it parses).
+          expect(data).to.equal(undefined);
+          expect(error ?? '').to.equal('');
         }
-        expect((await download({ 'If-None-Match': '"other"' })).status).to.equal(200);
+        expect((await download({ 'If-None-Match': '"other"' })).response.status).to.equal(200);
       });
 
       it('answers one byte range with 206 and Content-Range', async () => {
@@ -416,51 +453,49 @@ for (const driver of DRIVERS) {
           ['bytes=7-100', 'world!', 'bytes 7-12/13'],
         ];
         for (const [range, body, contentRange] of cases) {
-          const res = await download({ Range: range });
-          expect(res.status, range).to.equal(206);
-          expect(res.headers.get('content-range')).to.equal(contentRange);
-          expect(res.headers.get('content-length')).to.equal(String(body.length));
-          expect(await res.text()).to.equal(body);
+          const answer = await download({ Range: range });
+          expect(answer.response.status, range).to.equal(206);
+          expect(answer.response.headers.get('content-range')).to.equal(contentRange);
+          expect(answer.response.headers.get('content-length')).to.equal(String(body.length));
+          expect(bytesOf(answer).toString()).to.equal(body);
         }
       });
 
       it('is 416 with Content-Range for a range beyond the end; several ranges get the whole file', async () => {
         const beyond = await download({ Range: 'bytes=13-' });
         await expectProblem(beyond, 416, 'range-not-satisfiable');
-        expect(beyond.headers.get('content-range')).to.equal('bytes */13');
+        expect(beyond.response.headers.get('content-range')).to.equal('bytes */13');
         const several = await download({ Range: 'bytes=0-1,3-4' });
-        expect(several.status).to.equal(200);
-        expect(await several.text()).to.equal('Hello, world!');
+        expect(several.response.status).to.equal(200);
+        expect(bytesOf(several).toString()).to.equal('Hello, world!');
         const stale = await download({ Range: 'bytes=0-4', 'If-Range': '"old"' });
-        expect(stale.status).to.equal(200);
+        expect(stale.response.status).to.equal(200);
       });
 
       it('streams files larger than one storage chunk, and ranges across chunk boundaries', async () => {
         const data = unsniffableBytes(2 * 1024 * 1024 + 12_345);
-        const big = await stored(
+        const big = stored(
           await upload([
             { name: 'file', filename: 'big.bin', contentType: 'application/octet-stream', data },
           ]),
         );
-        const whole = Buffer.from(await (await download({}, big.id)).arrayBuffer());
+        const whole = bytesOf(await download({}, big.id));
         expect(sha256(whole)).to.equal(sha256(data));
         const at = 1024 * 1024 - 10;
         const part = await download({ Range: `bytes=${at}-${at + 1024 * 1024 + 19}` }, big.id);
-        expect(part.status).to.equal(206);
-        expect(
-          Buffer.from(await part.arrayBuffer()).equals(data.subarray(at, at + 1024 * 1024 + 20)),
-        ).to.equal(true);
+        expect(part.response.status).to.equal(206);
+        expect(bytesOf(part).equals(data.subarray(at, at + 1024 * 1024 + 20))).to.equal(true);
       });
 
       it('keeps every byte of a file stored and read in several batches of chunks, whole and in ranges', async () => {
         const MiB = 1024 * 1024;
         const data = unsniffableBytes(9 * MiB + 777);
-        const big = await stored(
+        const big = stored(
           await upload([
             { name: 'file', filename: 'big.bin', contentType: 'application/octet-stream', data },
           ]),
         );
-        const whole = Buffer.from(await (await download({}, big.id)).arrayBuffer());
+        const whole = bytesOf(await download({}, big.id));
         expect(whole.length).to.equal(data.length);
         expect(sha256(whole)).to.equal(sha256(data));
         for (const [start, end] of [
@@ -469,17 +504,17 @@ for (const driver of DRIVERS) {
           [0, 0],
         ] as const) {
           const part = await download({ Range: `bytes=${start}-${end}` }, big.id);
-          expect(part.status).to.equal(206);
-          expect(Buffer.from(await part.arrayBuffer()).equals(data.subarray(start, end + 1))).to.equal(true);
+          expect(part.response.status).to.equal(206);
+          expect(bytesOf(part).equals(data.subarray(start, end + 1))).to.equal(true);
         }
       });
 
       it('serves an empty file', async () => {
-        const empty = await stored(await upload([textFile('', 'empty.txt')]));
-        const res = await download({}, empty.id);
-        expect(res.status).to.equal(200);
-        expect(res.headers.get('content-length')).to.equal('0');
-        expect(await res.text()).to.equal('');
+        const empty = stored(await upload([textFile('', 'empty.txt')]));
+        const answer = await download({}, empty.id);
+        expect(answer.response.status).to.equal(200);
+        expect(answer.response.headers.get('content-length')).to.equal('0');
+        expect(bytesOf(answer).toString()).to.equal('');
       });
 
       it('answers a logged 500 problem, not a hang or a cut body, when the stored bytes are gone', async () => {
@@ -488,35 +523,35 @@ for (const driver of DRIVERS) {
         );
         await t.app.deps.files.storage.remove(row.storage_key);
         const res = await download();
-        await expectProblem(res, 500, 'internal-error');
-        expect(res.headers.get('content-type')).to.contain('application/problem+json');
-        expect(res.headers.get('content-disposition')).to.equal(null);
-        expect(((await res.json()) as { detail: string }).detail).to.equal('An unexpected error occurred.');
+        const problem = await expectProblem(res, 500, 'internal-error');
+        expect(res.response.headers.get('content-type')).to.contain('application/problem+json');
+        expect(res.response.headers.get('content-disposition')).to.equal(null);
+        expect(problem.detail).to.equal('An unexpected error occurred.');
       });
 
       it('is 404 for another user and for a missing file; an admin may download', async () => {
         const other = await seedUser();
-        expect((await download(bearer(tokenFor(t, other.id)))).status).to.equal(404);
-        expect((await download({}, file.id + 1000)).status).to.equal(404);
+        expect((await download({}, file.id, bearer(tokenFor(t, other.id)))).response.status).to.equal(404);
+        expect((await download({}, file.id + 1000)).response.status).to.equal(404);
         const admin = await seedUser({ role: 'admin' });
-        expect((await download(bearer(tokenFor(t, admin.id)))).status).to.equal(200);
+        expect((await download({}, file.id, bearer(tokenFor(t, admin.id)))).response.status).to.equal(200);
       });
     });
 
     describe('deleteFile', () => {
       it('removes the row and the bytes; another user gets 404 and changes nothing', async () => {
-        const file = await stored(await upload([textFile('bye')]));
+        const file = stored(await upload([textFile('bye')]));
         const other = await seedUser();
-        const refused = await t.fetch(`/files/${file.id}`, {
-          method: 'DELETE',
-          headers: bearer(tokenFor(t, other.id)),
-        });
-        await expectProblem(refused, 404, 'not-found');
+        const remove = (headers: Record<string, string>) =>
+          t.api.DELETE('/files/{file_id}', { params: { path: { file_id: file.id } }, headers });
+        await expectProblem(await remove(bearer(tokenFor(t, other.id))), 404, 'not-found');
         expect(await countRows('files')).to.equal(1);
-        const res = await t.fetch(`/files/${file.id}`, { method: 'DELETE', headers: owner.headers });
-        expect(res.status).to.equal(204);
+        expect((await remove(owner.headers)).response.status).to.equal(204);
         expect(await leftovers()).to.deep.equal(nothingLeft);
-        const gone = await t.fetch(`/download/${file.id}`, { headers: owner.headers });
+        const gone = await t.api.GET('/download/{file_id}', {
+          params: { path: { file_id: file.id } },
+          headers: owner.headers,
+        });
         await expectProblem(gone, 404, 'not-found');
       });
     });
@@ -525,7 +560,7 @@ for (const driver of DRIVERS) {
       it('removes stale bytes that no row references; keeps referenced and recent ones', async () => {
         const { db } = await sharedDatabase();
         const storage = t.app.deps.files.storage;
-        const kept = await stored(await upload([textFile('kept')]));
+        const kept = stored(await upload([textFile('kept')]));
         const orphan = newStorageKey();
         await storage.write(orphan, Readable.from([Buffer.from('orphan')]));
         const recent = newStorageKey();
@@ -543,8 +578,12 @@ for (const driver of DRIVERS) {
           }
         }
         expect(await sweepOrphans(db, storage, 3600 * 1000)).to.equal(1);
-        const download = await t.fetch(`/download/${kept.id}`, { headers: owner.headers });
-        expect(await download.text()).to.equal('kept');
+        const download = await t.api.GET('/download/{file_id}', {
+          params: { path: { file_id: kept.id } },
+          headers: owner.headers,
+          parseAs: 'text',
+        });
+        expect(download.data).to.equal('kept');
         const left = await leftovers();
         expect(driver === 'database' ? left.chunks : left.onDisk.length).to.equal(2);
         expect(await sweepOrphans(db, storage, 3600 * 1000)).to.equal(0);

@@ -8,6 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import createClient from 'openapi-fetch';
+import type { paths } from '../../generated/openapi.js';
 import { countJobs } from '../../src/db/repos/jobs.repo.js';
 import { resetDatabase, sharedDatabase } from '../helpers/app.js';
 import { waitFor } from '../helpers/jobs.js';
@@ -53,17 +55,11 @@ describe('jobs survive a crash (process kill and restart)', function () {
     // 1. A server that only enqueues (JOBS_ENABLED=false): the job cannot have run.
     const first = await startServer({ ...env, JOBS_ENABLED: 'false', SMTP_URL: sink.url });
     children.push(first.child);
-    const res = await fetch(`${first.url}/users`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        email: 'ada@example.com',
-        full_name: 'Ada Lovelace',
-        age: 36,
-        password: PASSWORD,
-      }),
+    const api = createClient<paths>({ baseUrl: first.url });
+    const res = await api.POST('/users', {
+      body: { email: 'ada@example.com', full_name: 'Ada Lovelace', age: 36, password: PASSWORD },
     });
-    expect(res.status).to.equal(201);
+    expect(res.response.status).to.equal(201);
     const exited = once(first.child, 'exit');
     first.child.kill('SIGKILL');
     await exited;

@@ -11,8 +11,9 @@ import { capturingMailer, FAST_JOBS, testRunner, waitFor, waitForIdleQueue } fro
 import { multipart, postForm, textFile } from '../helpers/multipart.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 import type { SmtpSink } from '../helpers/smtp-sink.js';
-import { PASSWORD, bearer, postJson, postLogin, seedUser, tokenFor } from '../helpers/users.js';
+import { PASSWORD, bearer, seedUser, tokenFor } from '../helpers/users.js';
 import { expectProblem } from '../helpers/problems.js';
+import { expectAnswer, login } from '../helpers/client.js';
 
 async function enqueueOne(kind: string, payload: Record<string, unknown> = {}): Promise<number> {
   const { db } = await sharedDatabase();
@@ -240,13 +241,11 @@ describe('background jobs', () => {
       mailer.sent.length = 0;
     });
 
-    const signUp = (email: string): Promise<Response> =>
-      postJson(t, '/users', { email, full_name: 'Ada Lovelace', age: 36, password: PASSWORD });
+    const signUp = (email: string) =>
+      t.api.POST('/users', { body: { email, full_name: 'Ada Lovelace', age: 36, password: PASSWORD } });
 
     it('sends one welcome email and records user_created for a new account', async () => {
-      const res = await signUp('ada@example.com');
-      expect(res.status).to.equal(201);
-      const { id } = (await res.json()) as { id: number };
+      const { id } = expectAnswer(await signUp('ada@example.com'), 201);
       await waitForIdleQueue();
       expect(mailer.sent).to.have.length(1);
       expect(mailer.sent[0]).to.include({ to: 'ada@example.com', subject: 'Welcome!' });
@@ -281,13 +280,10 @@ describe('background jobs', () => {
     });
 
     it('register enqueues the same jobs', async () => {
-      const res = await postJson(t, '/register', {
-        username: 'ada_l',
-        email: 'ada@example.com',
-        password: PASSWORD,
-        confirm_password: PASSWORD,
+      const res = await t.api.POST('/register', {
+        body: { username: 'ada_l', email: 'ada@example.com', password: PASSWORD, confirm_password: PASSWORD },
       });
-      expect(res.status).to.equal(201);
+      expect(res.response.status).to.equal(201);
       await waitForIdleQueue();
       expect(mailer.sent.map((m) => m.to)).to.deep.equal(['ada@example.com']);
       expect(await countRows('activity')).to.equal(1);
@@ -295,8 +291,8 @@ describe('background jobs', () => {
 
     it('records a login, and nothing for a failed one', async () => {
       const user = await seedUser({ email: 'grace@example.com' });
-      expect((await postLogin(t, 'grace@example.com', 'Wrong1234')).status).to.equal(401);
-      expect((await postLogin(t, 'grace@example.com', PASSWORD)).status).to.equal(200);
+      expect((await login(t, 'grace@example.com', 'Wrong1234')).response.status).to.equal(401);
+      expect((await login(t, 'grace@example.com', PASSWORD)).response.status).to.equal(200);
       await waitForIdleQueue();
       const { db } = await sharedDatabase();
       const rows = await db.selectFrom('activity').select(['user_id', 'kind', 'details']).execute();
@@ -311,21 +307,18 @@ describe('background jobs', () => {
         .values({ owner_id: buyer.id, name: 'Pen', price: '2.50', tax: null })
         .returning('id')
         .executeTakeFirstOrThrow();
-      const headers = { ...bearer(tokenFor(t, buyer.id)), 'Idempotency-Key': 'order-1' };
+      const headers = bearer(tokenFor(t, buyer.id));
+      const params = { header: { 'Idempotency-Key': 'order-1' } };
       const body = { items: [{ item_id: item.id, quantity: 2 }], shipping_address: 'x' };
-      const first = await postJson(t, '/orders', body, headers);
-      expect(first.status).to.equal(201);
-      const replay = await postJson(t, '/orders', body, headers);
-      expect(replay.headers.get('idempotent-replayed')).to.equal('true');
-      const refused = await postJson(
-        t,
-        '/orders',
-        { ...body, items: [{ item_id: 999, quantity: 1 }] },
-        bearer(tokenFor(t, buyer.id)),
-      );
+      const { id } = expectAnswer(await t.api.POST('/orders', { body, params, headers }), 201);
+      const replay = await t.api.POST('/orders', { body, params, headers });
+      expect(replay.response.headers.get('idempotent-replayed')).to.equal('true');
+      const refused = await t.api.POST('/orders', {
+        body: { ...body, items: [{ item_id: 999, quantity: 1 }] },
+        headers,
+      });
       await expectProblem(refused, 422, 'validation-failed');
       await waitForIdleQueue();
-      const { id } = (await first.json()) as { id: number };
       const rows = await db.selectFrom('activity').select(['kind', 'details']).execute();
       expect(rows).to.deep.equal([{ kind: 'order_placed', details: { order_id: id, total: 5 } }]);
     });
@@ -333,15 +326,22 @@ describe('background jobs', () => {
     it('records one file_uploaded per stored file, and nothing for a refused upload', async () => {
       const owner = await seedUser();
       const auth = bearer(tokenFor(t, owner.id));
-      const one = await postForm(t, '/upload', multipart([textFile('hello', 'a.txt')]), auth);
-      expect(one.status).to.equal(201);
-      const two = await postForm(
-        t,
-        '/upload-multiple',
-        multipart([textFile('b', 'b.txt', 'files'), textFile('c', 'c.txt', 'files')]),
-        auth,
-      );
-      expect(two.status).to.equal(201);
+      // The generated types read a binary part as a string and have no place for its filename,
+      // so the bytes are built part by part; `body` is what they carry in the contract's terms.
+      const single = multipart([textFile('hello', 'a.txt')]);
+      const one = await t.api.POST('/upload', {
+        body: { file: 'hello' },
+        bodySerializer: () => single.body,
+        headers: { ...auth, 'Content-Type': single.contentType },
+      });
+      expect(one.response.status).to.equal(201);
+      const several = multipart([textFile('b', 'b.txt', 'files'), textFile('c', 'c.txt', 'files')]);
+      const two = await t.api.POST('/upload-multiple', {
+        body: { files: ['b', 'c'] },
+        bodySerializer: () => several.body,
+        headers: { ...auth, 'Content-Type': several.contentType },
+      });
+      expect(two.response.status).to.equal(201);
       const refused = await postForm(t, '/upload', multipart([textFile('x', 'x.txt', 'other')]), auth);
       await expectProblem(refused, 422, 'validation-failed');
       await waitForIdleQueue();

@@ -94,8 +94,7 @@ describe('request and response pipeline (fixture contract)', () => {
 
     it('fills in declared defaults for absent query parameters', async () => {
       const res = await t.fetch('/widgets/7?count=3', json({ name: 'bolt', price: 1 }));
-      const body = (await res.json()) as { query: Record<string, unknown> };
-      expect(body.query).to.deep.equal({ count: 3, verbose: false });
+      expect(await res.json()).to.have.deep.property('query', { count: 3, verbose: false });
     });
 
     it('answers 422 naming every bad parameter, with where, pointer and keyword', async () => {
@@ -103,10 +102,9 @@ describe('request and response pipeline (fixture contract)', () => {
         '/widgets/0?count=abc&tags=x',
         json({ name: 'bolt', price: 1 }, { 'x-trace': 'ABC' }),
       );
-      await expectProblem(res, 422, 'validation-failed');
+      const body = await expectProblem(res, 422, 'validation-failed');
       expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
-      const body = (await res.json()) as { errors: { in: string; path: string; keyword: string }[] };
-      const found = body.errors.map((e) => `${e.in} ${e.path} ${e.keyword}`);
+      const found = body.errors?.map((e) => `${e.in} ${e.path} ${e.keyword}`);
       expect(found).to.have.members([
         'path /widget_id minimum',
         'query /count type',
@@ -117,8 +115,7 @@ describe('request and response pipeline (fixture contract)', () => {
 
     it('answers 422 for a missing required query parameter', async () => {
       const res = await t.fetch('/widgets/1', json({ name: 'bolt', price: 1 }));
-      await expectProblem(res, 422, 'validation-failed');
-      const body = (await res.json()) as { errors: unknown[] };
+      const body = await expectProblem(res, 422, 'validation-failed');
       expect(body.errors).to.deep.equal([
         { in: 'query', path: '/count', message: "must have required property 'count'", keyword: 'required' },
       ]);
@@ -131,9 +128,8 @@ describe('request and response pipeline (fixture contract)', () => {
         '/widgets/1?count=1',
         json({ name: '', price: -1, colour: 'blue', extra: 1 }),
       );
-      await expectProblem(res, 422, 'validation-failed');
-      const body = (await res.json()) as { errors: { in: string; path: string; keyword: string }[] };
-      expect(body.errors.map((e) => `${e.in} ${e.path} ${e.keyword}`)).to.have.members([
+      const body = await expectProblem(res, 422, 'validation-failed');
+      expect(body.errors?.map((e) => `${e.in} ${e.path} ${e.keyword}`)).to.have.members([
         'body /name minLength',
         'body /price exclusiveMinimum',
         'body /colour enum',
@@ -143,8 +139,7 @@ describe('request and response pipeline (fixture contract)', () => {
 
     it('never coerces bodies: a number sent as a string is a 422', async () => {
       const res = await t.fetch('/widgets/1?count=1', json({ name: 'bolt', price: '10' }));
-      await expectProblem(res, 422, 'validation-failed');
-      const body = (await res.json()) as { errors: { path: string; keyword: string }[] };
+      const body = await expectProblem(res, 422, 'validation-failed');
       expect(body.errors).to.deep.include({
         in: 'body',
         path: '/price',
@@ -161,9 +156,8 @@ describe('request and response pipeline (fixture contract)', () => {
 
     it('answers 422 when a required body is missing', async () => {
       const res = await t.fetch('/widgets/1?count=1', { method: 'POST' });
-      await expectProblem(res, 422, 'validation-failed');
-      const body = (await res.json()) as { errors: { in: string; keyword: string }[] };
-      expect(body.errors[0]).to.include({ in: 'body', keyword: 'required' });
+      const body = await expectProblem(res, 422, 'validation-failed');
+      expect(body.errors?.[0]).to.include({ in: 'body', keyword: 'required' });
     });
 
     it('answers 415 for a content type the operation does not declare', async () => {
@@ -172,8 +166,8 @@ describe('request and response pipeline (fixture contract)', () => {
         headers: { 'content-type': 'text/plain' },
         body: 'name=bolt',
       });
-      await expectProblem(res, 415, 'unsupported-media-type');
-      expect(((await res.json()) as { detail: string }).detail).to.include('application/json');
+      const body = await expectProblem(res, 415, 'unsupported-media-type');
+      expect(body.detail).to.include('application/json');
     });
 
     it('answers 413 for a body over the configured limit', async () => {
@@ -194,11 +188,10 @@ describe('request and response pipeline (fixture contract)', () => {
       });
       const ok = await t.fetch('/forms', form('username=a%40example.com'));
       expect(ok.status).to.equal(200);
-      expect(((await ok.json()) as { body: unknown }).body).to.deep.equal({ username: 'a@example.com' });
+      expect(await ok.json()).to.have.deep.property('body', { username: 'a@example.com' });
       const bad = await t.fetch('/forms', form('username=nope&other=1'));
-      await expectProblem(bad, 422, 'validation-failed');
-      const body = (await bad.json()) as { errors: { path: string; keyword: string }[] };
-      expect(body.errors.map((e) => `${e.path} ${e.keyword}`)).to.have.members([
+      const body = await expectProblem(bad, 422, 'validation-failed');
+      expect(body.errors?.map((e) => `${e.path} ${e.keyword}`)).to.have.members([
         '/username format',
         '/other additionalProperties',
       ]);
@@ -277,10 +270,8 @@ describe('request and response pipeline (fixture contract)', () => {
   describe('response validation', () => {
     it('answers 500 instead of a body that breaks its schema, and logs why', async () => {
       const res = await t.fetch('/bad');
-      await expectProblem(res, 500, 'internal-error');
-      const text = await res.text();
-      expect(text).to.not.include('must not leak');
-      const body = JSON.parse(text) as { request_id: string };
+      const body = await expectProblem(res, 500, 'internal-error');
+      expect(await res.text()).to.not.include('must not leak');
       expect(body.request_id).to.equal(res.headers.get('x-request-id'));
       const line = t.logs.find(
         (l) => l.msg === 'response does not match the contract' && l['reqId'] === body.request_id,
@@ -308,8 +299,7 @@ describe('request and response pipeline (fixture contract)', () => {
 
     it('answers 500, and logs why, when a handler raises a status its operation does not declare', async () => {
       const res = await t.fetch('/raises/undeclared-status');
-      await expectProblem(res, 500, 'internal-error');
-      const body = (await res.json()) as { type: string; detail: string; request_id: string };
+      const body = await expectProblem(res, 500, 'internal-error');
       expect(body).to.include({ type: '/problems/internal-error', detail: 'An unexpected error occurred.' });
       const line = t.logs.find(
         (l) => l.msg === 'response does not match the contract' && l['reqId'] === body.request_id,
@@ -320,8 +310,7 @@ describe('request and response pipeline (fixture contract)', () => {
 
     it('answers 500 when a handler raises a problem type its operation does not list for that status', async () => {
       const res = await t.fetch('/raises/undeclared-type');
-      await expectProblem(res, 500, 'internal-error');
-      const body = (await res.json()) as { request_id: string };
+      const body = await expectProblem(res, 500, 'internal-error');
       const line = t.logs.find(
         (l) => l.msg === 'response does not match the contract' && l['reqId'] === body.request_id,
       );
@@ -363,10 +352,10 @@ describe('request and response pipeline (fixture contract)', () => {
       try {
         const started = Date.now();
         const res = await timed.fetch('/bad');
-        await expectProblem(res, 503, 'handler-timeout');
+        const body = await expectProblem(res, 503, 'handler-timeout');
         expect(Date.now() - started).to.be.below(5000);
         expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
-        expect(((await res.json()) as { detail: string }).detail).to.match(/too long/);
+        expect(body.detail).to.match(/too long/);
         finish();
         await new Promise((resolve) => setTimeout(resolve, 50));
         expect(

@@ -10,14 +10,19 @@ import { Redis } from 'ioredis';
 import { loadSpec } from '../../src/contract/spec.js';
 import { resetDatabase, startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
-import { bearer, postLogin, seedUser, tokenFor } from '../helpers/users.js';
+import { bearer, seedUser, tokenFor } from '../helpers/users.js';
 import { expectProblem } from '../helpers/problems.js';
+import { login } from '../helpers/client.js';
 
 const SCALED = { RATE_LIMIT_FACTOR: '0.01' };
 /** `login` (30 a minute, shared across processes) down to 3; `default` to 60. */
 const LOGIN_SCALED = { RATE_LIMIT_FACTOR: '0.1' };
 
-async function statusOf(res: Response): Promise<number> {
+/** The status of a typed-client answer (whose body the client has read). */
+const statusOf = (answer: { readonly response: Response }): number => answer.response.status;
+
+/** The status of a raw answer, once its body is read. */
+async function rawStatusOf(res: Response): Promise<number> {
   await res.arrayBuffer();
   return res.status;
 }
@@ -35,74 +40,68 @@ describe('rate limits from the contract', () => {
 
   it('announces the policy and what is left on every answer, then answers 429 with Retry-After', async () => {
     for (let left = 5; left >= 0; left--) {
-      const res = await t.fetch('/items');
-      expect(await statusOf(res)).to.equal(200);
-      expect(res.headers.get('ratelimit-policy')).to.equal('"default";q=6;w=60');
-      expect(res.headers.get('ratelimit')).to.match(new RegExp(`^"default";r=${left};t=\\d+$`));
+      const { response } = await t.api.GET('/items');
+      expect(response.status).to.equal(200);
+      expect(response.headers.get('ratelimit-policy')).to.equal('"default";q=6;w=60');
+      expect(response.headers.get('ratelimit')).to.match(new RegExp(`^"default";r=${left};t=\\d+$`));
     }
-    const refused = await t.fetch('/items');
-    await expectProblem(refused, 429, 'rate-limited');
-    expect(refused.headers.get('content-type')).to.match(/^application\/problem\+json/);
-    expect(Number(refused.headers.get('retry-after'))).to.be.within(1, 60);
-    expect(refused.headers.get('ratelimit')).to.match(/^"default";r=0;t=\d+$/);
-    expect(refused.headers.get('ratelimit-policy')).to.equal('"default";q=6;w=60');
-    const problem = (await refused.json()) as Record<string, unknown>;
+    const refused = await t.api.GET('/items');
+    const problem = await expectProblem(refused, 429, 'rate-limited');
+    const { headers } = refused.response;
+    expect(headers.get('content-type')).to.match(/^application\/problem\+json/);
+    expect(Number(headers.get('retry-after'))).to.be.within(1, 60);
+    expect(headers.get('ratelimit')).to.match(/^"default";r=0;t=\d+$/);
+    expect(headers.get('ratelimit-policy')).to.equal('"default";q=6;w=60');
     expect(problem).to.include({ status: 429, type: '/problems/rate-limited', title: 'Rate limit exceeded' });
-    expect(problem['detail']).to.match(/"default" policy/);
+    expect(problem.detail).to.match(/"default" policy/);
   });
 
   it('counts signed-in callers per account, apart from their address and from each other', async () => {
     const [ada, grace] = [await seedUser(), await seedUser()];
-    for (let i = 0; i < 6; i++) expect(await statusOf(await t.fetch('/items'))).to.equal(200);
-    expect(await statusOf(await t.fetch('/items'))).to.equal(429);
+    for (let i = 0; i < 6; i++) expect(statusOf(await t.api.GET('/items'))).to.equal(200);
+    expect(statusOf(await t.api.GET('/items'))).to.equal(429);
     for (const user of [ada, grace]) {
       const auth = bearer(tokenFor(t, user.id));
       for (let i = 0; i < 6; i++)
-        expect(await statusOf(await t.fetch('/users/me', { headers: auth })), `user ${user.id}`).to.equal(
-          200,
-        );
-      expect(await statusOf(await t.fetch('/users/me', { headers: auth }))).to.equal(429);
+        expect(statusOf(await t.api.GET('/users/me', { headers: auth })), `user ${user.id}`).to.equal(200);
+      expect(statusOf(await t.api.GET('/users/me', { headers: auth }))).to.equal(429);
     }
   });
 
   it('shares one counter between the operations of a policy: sign-up and register', async () => {
-    const signUp = await t.fetch('/users', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'ada@example.com', full_name: 'Ada', age: 36, password: 'Secret123' }),
+    const signUp = await t.api.POST('/users', {
+      body: { email: 'ada@example.com', full_name: 'Ada', age: 36, password: 'Secret123' },
     });
-    expect(await statusOf(signUp)).to.equal(201);
-    expect(signUp.headers.get('ratelimit-policy')).to.equal('"signup";q=1;w=3600');
-    const register = await t.fetch('/register', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
+    expect(statusOf(signUp)).to.equal(201);
+    expect(signUp.response.headers.get('ratelimit-policy')).to.equal('"signup";q=1;w=3600');
+    const register = await t.api.POST('/register', {
+      body: {
         username: 'grace',
         email: 'grace@example.com',
         password: 'Secret123',
         confirm_password: 'Secret123',
-      }),
+      },
     });
-    expect(await statusOf(register)).to.equal(429);
-    expect(Number(register.headers.get('retry-after'))).to.be.within(3000, 3600);
+    expect(statusOf(register)).to.equal(429);
+    expect(Number(register.response.headers.get('retry-after'))).to.be.within(3000, 3600);
     // Another policy still has its own quota.
-    expect(await statusOf(await t.fetch('/items'))).to.equal(200);
+    expect(statusOf(await t.api.GET('/items'))).to.equal(200);
   });
 
   it('counts calls that fail authentication against their address', async () => {
-    for (let i = 0; i < 6; i++) expect(await statusOf(await t.fetch('/users/me'))).to.equal(401);
-    expect(await statusOf(await t.fetch('/users/me'))).to.equal(429);
+    for (let i = 0; i < 6; i++) expect(statusOf(await t.api.GET('/users/me'))).to.equal(401);
+    expect(statusOf(await t.api.GET('/users/me'))).to.equal(429);
   });
 
   it('refuses before reading the body', async () => {
     const auth = bearer(tokenFor(t, (await seedUser()).id));
-    for (let i = 0; i < 6; i++) await statusOf(await t.fetch('/users/me', { headers: auth }));
+    for (let i = 0; i < 6; i++) await t.api.GET('/users/me', { headers: auth });
     const res = await t.fetch('/items', {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
       body: '{"not json',
     });
-    expect(await statusOf(res)).to.equal(429);
+    expect(await rawStatusOf(res)).to.equal(429);
   });
 
   it('shares a shared policy across server processes on PostgreSQL, and keeps a process policy apart', async function () {
@@ -116,13 +115,13 @@ describe('rate limits from the contract', () => {
       // `login` is shared: 3 a minute at this factor, counted together by both processes.
       for (let i = 0; i < 3; i++)
         expect(
-          await statusOf(await postLogin(i % 2 === 0 ? first : other, 'nobody@example.com', 'Wrong1234')),
+          statusOf(await login(i % 2 === 0 ? first : other, 'nobody@example.com', 'Wrong1234')),
         ).to.equal(401);
-      expect(await statusOf(await postLogin(first, 'nobody@example.com', 'Wrong1234'))).to.equal(429);
-      expect(await statusOf(await postLogin(other, 'nobody@example.com', 'Wrong1234'))).to.equal(429);
+      expect(statusOf(await login(first, 'nobody@example.com', 'Wrong1234'))).to.equal(429);
+      expect(statusOf(await login(other, 'nobody@example.com', 'Wrong1234'))).to.equal(429);
       // `default` is per process (scope: process): each has its own 60.
-      expect(await statusOf(await first.fetch('/items'))).to.equal(200);
-      expect(await statusOf(await other.fetch('/items'))).to.equal(200);
+      expect(statusOf(await first.api.GET('/items'))).to.equal(200);
+      expect(statusOf(await other.api.GET('/items'))).to.equal(200);
     } finally {
       await other.close();
       await first.close();
@@ -140,11 +139,11 @@ describe('rate limits from the contract', () => {
         const path = operation.path.replace(/\{[^}]+\}/g, '1');
         const method = operation.method.toUpperCase();
         if (!spent.has(policy?.name ?? '')) {
-          await statusOf(await tight.fetch(path, { method }));
+          await rawStatusOf(await tight.fetch(path, { method }));
           spent.add(policy?.name ?? '');
         }
         const res = await tight.fetch(path, { method });
-        expect(await statusOf(res), `${method} ${operation.path}`).to.equal(429);
+        expect(await rawStatusOf(res), `${method} ${operation.path}`).to.equal(429);
         expect(res.headers.get('retry-after'), operation.operationId).to.match(/^\d+$/);
       }
     } finally {
@@ -170,11 +169,9 @@ describe('rate limits from the contract', () => {
     const [a, b] = [await startApp(env), await startApp(env)];
     try {
       for (let i = 0; i < 3; i++)
-        expect(
-          await statusOf(await postLogin(i % 2 === 0 ? a : b, 'nobody@example.com', 'Wrong1234')),
-        ).to.equal(401);
-      expect(await statusOf(await postLogin(a, 'nobody@example.com', 'Wrong1234'))).to.equal(429);
-      expect(await statusOf(await postLogin(b, 'nobody@example.com', 'Wrong1234'))).to.equal(429);
+        expect(statusOf(await login(i % 2 === 0 ? a : b, 'nobody@example.com', 'Wrong1234'))).to.equal(401);
+      expect(statusOf(await login(a, 'nobody@example.com', 'Wrong1234'))).to.equal(429);
+      expect(statusOf(await login(b, 'nobody@example.com', 'Wrong1234'))).to.equal(429);
       expect(Number(await probe.get('login:ip:127.0.0.1'))).to.be.at.least(3);
     } finally {
       await a.close();
@@ -188,9 +185,9 @@ describe('rate limits from the contract', () => {
     const unlimited = await startApp({ RATE_LIMIT_FACTOR: '0' });
     try {
       for (let i = 0; i < 20; i++) {
-        const res = await unlimited.fetch('/items');
-        expect(await statusOf(res)).to.equal(200);
-        expect(res.headers.get('ratelimit')).to.equal(null);
+        const { response } = await unlimited.api.GET('/items');
+        expect(response.status).to.equal(200);
+        expect(response.headers.get('ratelimit')).to.equal(null);
       }
     } finally {
       await unlimited.close();

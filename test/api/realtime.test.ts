@@ -8,6 +8,7 @@ import { bearer, seedUser, tokenFor } from '../helpers/users.js';
 import { openSocket, refusedUpgrade, wsUrl } from '../helpers/ws.js';
 import type { TestSocket } from '../helpers/ws.js';
 import { expectProblem } from '../helpers/problems.js';
+import { expectAnswer } from '../helpers/client.js';
 
 interface ChatFrame {
   type: string;
@@ -97,10 +98,13 @@ describe('realtime', () => {
 
     it('answers a plain GET without the upgrade with 426', async () => {
       const user = await seedUser();
-      const res = await t.fetch('/ws/1', { headers: bearer(tokenFor(t, user.id)) });
+      const res = await t.api.GET('/ws/{client_id}', {
+        params: { path: { client_id: 1 } },
+        headers: bearer(tokenFor(t, user.id)),
+      });
       await expectProblem(res, 426, 'upgrade-required');
-      expect(res.headers.get('upgrade')).to.equal('websocket');
-      expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      expect(res.response.headers.get('upgrade')).to.equal('websocket');
+      expect(res.response.headers.get('content-type')).to.match(/^application\/problem\+json/);
     });
 
     it('answers a plain GET with an invalid path parameter with 422, like any operation', async () => {
@@ -109,8 +113,8 @@ describe('realtime', () => {
         const res = await t.fetch(path, { headers: bearer(tokenFor(t, user.id)) });
         expect(res.status, path).to.equal(422);
         expect(res.headers.get('content-type'), path).to.match(/^application\/problem\+json/);
-        const problem = (await res.json()) as { errors: { in: string }[] };
-        expect(problem.errors[0]?.in, path).to.equal('path');
+        const problem = await expectProblem(res, 422, 'validation-failed');
+        expect(problem.errors?.[0]?.in, path).to.equal('path');
       }
     });
   });
@@ -154,7 +158,9 @@ describe('realtime', () => {
       for (const path of ['/ws/abc', '/ws/0', '/ws/chat/no%20spaces', `/ws/chat/${'r'.repeat(65)}`]) {
         const refused = await refusedUpgrade(wsUrl(t.url, path));
         expect(refused.status, path).to.equal(400);
-        expect((JSON.parse(refused.body) as { detail: string }).detail, path).to.match(/invalid parameter/);
+        expect(JSON.parse(refused.body), path)
+          .to.have.property('detail')
+          .that.matches(/invalid parameter/);
       }
       const unknown = await refusedUpgrade(wsUrl(t.url, '/ws/chat/a/b'));
       await expectProblem(unknown, 404, 'route-not-found');
@@ -237,7 +243,7 @@ describe('realtime', () => {
       try {
         const user = await seedUser();
         const auth = bearer(tokenFor(limited, user.id));
-        for (let i = 0; i < 6; i++) await (await limited.fetch('/users/me', { headers: auth })).arrayBuffer();
+        for (let i = 0; i < 6; i++) await limited.api.GET('/users/me', { headers: auth });
         const refused = await refusedUpgrade(wsUrl(limited.url, '/ws/1'), { headers: auth });
         await expectProblem(refused, 429, 'rate-limited');
         expect(refused.opened).to.equal(false);
@@ -267,9 +273,11 @@ describe('realtime', () => {
       expect(Date.parse(gotA.message?.sent_at ?? '')).to.be.closeTo(Date.now(), 60_000);
       await elsewhere.silentFor(300);
 
-      const res = await t.fetch('/rooms/general/messages', { headers: bearer(tokenFor(t, bob.id)) });
-      expect(res.status).to.equal(200);
-      expect(await res.json()).to.deep.equal({
+      const res = await t.api.GET('/rooms/{room}/messages', {
+        params: { path: { room: 'general' } },
+        headers: bearer(tokenFor(t, bob.id)),
+      });
+      expect(expectAnswer(res, 200)).to.deep.equal({
         items: [gotA.message],
         total: 1,
         total_capped: false,
@@ -379,13 +387,15 @@ describe('realtime', () => {
         a.send(JSON.stringify({ type: 'message', text }));
         await a.until<ChatFrame>((f) => f.message?.text === text);
       }
-      const res = await t.fetch('/rooms/history/messages?skip=1&limit=1', {
+      const history = { path: { room: 'history' } };
+      const res = await t.api.GET('/rooms/{room}/messages', {
+        params: { ...history, query: { skip: 1, limit: 1 } },
         headers: bearer(tokenFor(t, ann.id)),
       });
-      const page = (await res.json()) as { items: { text: string }[]; total: number };
+      const page = expectAnswer(res, 200);
       expect(page.total).to.equal(3);
       expect(page.items.map((m) => m.text)).to.deep.equal(['two']);
-      expect((await t.fetch('/rooms/history/messages')).status).to.equal(401);
+      expect((await t.api.GET('/rooms/{room}/messages', { params: history })).response.status).to.equal(401);
       const bad = await t.fetch('/rooms/bad%20room/messages', { headers: bearer(tokenFor(t, ann.id)) });
       await expectProblem(bad, 422, 'validation-failed');
     });

@@ -4,6 +4,15 @@ import { parse } from 'yaml';
 import { startApp } from '../helpers/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { expectProblem } from '../helpers/problems.js';
+import { expectAnswer } from '../helpers/client.js';
+
+/**
+ * The API key in the `token` query parameter (the ApiKeyQuery scheme). The generated types
+ * leave security parameters out, so the client is given the query string itself.
+ */
+const tokenInQuery = (key: string) => ({
+  querySerializer: () => new URLSearchParams({ token: key }).toString(),
+});
 
 describe('system operations', () => {
   let t: TestApp;
@@ -16,25 +25,24 @@ describe('system operations', () => {
 
   describe('getRoot', () => {
     it('says hello', async () => {
-      const res = await t.fetch('/');
-      expect(res.status).to.equal(200);
-      expect(res.headers.get('content-type')).to.match(/^application\/json/);
-      expect(await res.json()).to.deep.equal({ message: 'Hello World' });
+      const res = await t.api.GET('/');
+      expect(expectAnswer(res, 200)).to.deep.equal({ message: 'Hello World' });
+      expect(res.response.headers.get('content-type')).to.match(/^application\/json/);
     });
   });
 
   describe('getHealth', () => {
     it('answers healthy with request id and process time headers', async () => {
-      const res = await t.fetch('/health');
-      expect(res.status).to.equal(200);
-      expect(await res.json()).to.deep.equal({ status: 'healthy' });
-      expect(res.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
-      expect(res.headers.get('x-process-time')).to.match(/^\d+\.\d+$/);
+      const { data, response } = await t.api.GET('/health');
+      expect(response.status).to.equal(200);
+      expect(data).to.deep.equal({ status: 'healthy' });
+      expect(response.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+      expect(response.headers.get('x-process-time')).to.match(/^\d+\.\d+$/);
     });
 
     it('echoes a sane X-Request-ID and replaces one that is not', async () => {
-      const sane = await t.fetch('/health', { headers: { 'X-Request-ID': 'trace-123.abc' } });
-      expect(sane.headers.get('x-request-id')).to.equal('trace-123.abc');
+      const sane = await t.api.GET('/health', { headers: { 'X-Request-ID': 'trace-123.abc' } });
+      expect(sane.response.headers.get('x-request-id')).to.equal('trace-123.abc');
       const insane = await t.fetch('/health', { headers: { 'X-Request-ID': 'x'.repeat(200) } });
       expect(insane.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
       const injected = await t.fetch('/health', { headers: { 'X-Request-ID': 'a b<script>' } });
@@ -46,8 +54,7 @@ describe('system operations', () => {
     });
 
     it('logs one line per request with id, operation, status and duration', async () => {
-      const res = await t.fetch('/health', { headers: { 'X-Request-ID': 'log-line-check' } });
-      await res.arrayBuffer();
+      await t.api.GET('/health', { headers: { 'X-Request-ID': 'log-line-check' } });
       const line = t.logs.find((entry) => entry['reqId'] === 'log-line-check' && entry.msg === 'request');
       expect(line).to.include({ operationId: 'getHealth', status: 200, method: 'GET', path: '/health' });
       expect(line?.['durationMs']).to.be.a('number');
@@ -56,9 +63,8 @@ describe('system operations', () => {
 
   describe('getReadiness', () => {
     it('is ready when the database answers', async () => {
-      const res = await t.fetch('/health/ready');
-      expect(res.status).to.equal(200);
-      expect(await res.json()).to.deep.equal({ status: 'ready', checks: { database: 'ok' } });
+      const res = await t.api.GET('/health/ready');
+      expect(expectAnswer(res, 200)).to.deep.equal({ status: 'ready', checks: { database: 'ok' } });
     });
 
     it('answers 503 when the database does not', async () => {
@@ -68,16 +74,16 @@ describe('system operations', () => {
         MIGRATE_ON_START: 'false',
       });
       try {
-        const res = await down.fetch('/health/ready');
-        await expectProblem(res, 503, 'database-unavailable');
-        expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
-        expect(await res.json()).to.include({
+        const res = await down.api.GET('/health/ready');
+        const problem = await expectProblem(res, 503, 'database-unavailable');
+        expect(res.response.headers.get('content-type')).to.match(/^application\/problem\+json/);
+        expect(problem).to.include({
           status: 503,
           type: '/problems/database-unavailable',
           title: 'Database unavailable',
         });
         // Liveness does not depend on the database.
-        expect((await down.fetch('/health')).status).to.equal(200);
+        expect((await down.api.GET('/health')).response.status).to.equal(200);
       } finally {
         await down.close();
       }
@@ -86,10 +92,10 @@ describe('system operations', () => {
 
   describe('getProtected', () => {
     it('answers 401 with WWW-Authenticate when no key is sent', async () => {
-      const res = await t.fetch('/protected');
-      await expectProblem(res, 401, 'unauthorized');
-      expect(res.headers.get('www-authenticate')).to.equal('ApiKey');
-      expect(await res.json()).to.include({
+      const res = await t.api.GET('/protected');
+      const problem = await expectProblem(res, 401, 'unauthorized');
+      expect(res.response.headers.get('www-authenticate')).to.equal('ApiKey');
+      expect(problem).to.include({
         status: 401,
         type: '/problems/unauthorized',
         title: 'Authentication required',
@@ -97,24 +103,22 @@ describe('system operations', () => {
     });
 
     it('answers 403 for a wrong key, in the header or the query', async () => {
-      const header = await t.fetch('/protected', { headers: { 'X-API-Key': 'nope' } });
-      await expectProblem(header, 403, 'forbidden');
-      expect(await header.json()).to.include({ detail: 'Invalid token' });
-      expect((await t.fetch('/protected?token=nope')).status).to.equal(403);
+      const header = await t.api.GET('/protected', { headers: { 'X-API-Key': 'nope' } });
+      expect(await expectProblem(header, 403, 'forbidden')).to.include({ detail: 'Invalid token' });
+      expect((await t.api.GET('/protected', tokenInQuery('nope'))).response.status).to.equal(403);
     });
 
     it("grants access with a configured key in the header or the guide's token query", async () => {
-      const header = await t.fetch('/protected', { headers: { 'X-API-Key': 'second-key' } });
-      expect(header.status).to.equal(200);
-      expect(await header.json()).to.deep.equal({ message: 'Access granted' });
-      const query = await t.fetch('/protected?token=first-key');
-      expect(query.status).to.equal(200);
+      const header = await t.api.GET('/protected', { headers: { 'X-API-Key': 'second-key' } });
+      expect(expectAnswer(header, 200)).to.deep.equal({ message: 'Access granted' });
+      const query = await t.api.GET('/protected', tokenInQuery('first-key'));
+      expect(query.response.status).to.equal(200);
     });
 
     it('accepts no key at all when none are configured', async () => {
       const closed = await startApp({});
       try {
-        expect((await closed.fetch('/protected?token=first-key')).status).to.equal(403);
+        expect((await closed.api.GET('/protected', tokenInQuery('first-key'))).response.status).to.equal(403);
       } finally {
         await closed.close();
       }
@@ -124,9 +128,8 @@ describe('system operations', () => {
   describe('unknown paths and methods', () => {
     it('answers 404 problem+json for an unknown path', async () => {
       const res = await t.fetch('/nope');
-      await expectProblem(res, 404, 'route-not-found');
+      const body = await expectProblem(res, 404, 'route-not-found');
       expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
-      const body = (await res.json()) as Record<string, unknown>;
       expect(body).to.include({
         type: '/problems/route-not-found',
         title: 'No such operation',
@@ -138,9 +141,9 @@ describe('system operations', () => {
 
     it('answers 405 with Allow for a method the path does not have', async () => {
       const res = await t.fetch('/health', { method: 'DELETE' });
-      await expectProblem(res, 405, 'method-not-allowed');
+      const body = await expectProblem(res, 405, 'method-not-allowed');
       expect(res.headers.get('allow')).to.equal('GET, HEAD, OPTIONS');
-      expect(await res.json()).to.include({
+      expect(body).to.include({
         status: 405,
         type: '/problems/method-not-allowed',
         title: 'Method not allowed',
@@ -155,8 +158,8 @@ describe('system operations', () => {
 
   describe('CORS', () => {
     it('sends no CORS headers unless origins are configured', async () => {
-      const res = await t.fetch('/health', { headers: { Origin: 'https://app.example' } });
-      expect(res.headers.get('access-control-allow-origin')).to.equal(null);
+      const res = await t.api.GET('/health', { headers: { Origin: 'https://app.example' } });
+      expect(res.response.headers.get('access-control-allow-origin')).to.equal(null);
       const preflight = await t.fetch('/health', {
         method: 'OPTIONS',
         headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'GET' },
@@ -176,10 +179,10 @@ describe('system operations', () => {
         });
         expect(preflight.status).to.equal(204);
         expect(preflight.headers.get('access-control-allow-origin')).to.equal('https://app.example');
-        const res = await open.fetch('/health', { headers: { Origin: 'https://app.example' } });
-        expect(res.headers.get('access-control-expose-headers')).to.include('X-Request-ID');
-        const other = await open.fetch('/health', { headers: { Origin: 'https://evil.example' } });
-        expect(other.headers.get('access-control-allow-origin')).to.equal(null);
+        const res = await open.api.GET('/health', { headers: { Origin: 'https://app.example' } });
+        expect(res.response.headers.get('access-control-expose-headers')).to.include('X-Request-ID');
+        const other = await open.api.GET('/health', { headers: { Origin: 'https://evil.example' } });
+        expect(other.response.headers.get('access-control-allow-origin')).to.equal(null);
       } finally {
         await open.close();
       }
