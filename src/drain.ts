@@ -12,7 +12,7 @@
  * counts only once Node has read it: a request that arrived while the event
  * loop was busy is read by the next poll, before the next look.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 interface Connection {
@@ -87,17 +87,23 @@ export function trackConnections(server: Server): ConnectionTracker {
     });
     socket.once('close', () => connections.delete(socket));
   });
-  server.on('request', (req: { socket: Socket }, res: { once(event: 'close', f: () => void): void }) => {
+  // One shared listener ('close' comes once per response): no closure per request.
+  function answered(this: ServerResponse): void {
+    const socket = this.req.socket;
+    const connection = connections.get(socket);
+    if (connection === undefined) return;
+    connection.inFlight -= 1;
+    const bytes = socket.bytesRead;
+    connection.answeredBytes = bytes;
+    connection.seenBytes = bytes;
+    connection.quietSince = performance.now();
+    connection.quietLooks = 0;
+  }
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const connection = connections.get(req.socket);
     if (connection === undefined) return;
     connection.inFlight += 1;
-    res.once('close', () => {
-      connection.inFlight -= 1;
-      connection.answeredBytes = req.socket.bytesRead;
-      connection.seenBytes = req.socket.bytesRead;
-      connection.quietSince = performance.now();
-      connection.quietLooks = 0;
-    });
+    res.on('close', answered);
   });
   return {
     get size() {

@@ -57,6 +57,8 @@ export interface Deprecations {
     input: Readonly<Record<string, unknown>>,
     client: () => string,
   ): readonly DeprecatedUse[];
+  /** Whether the operation has deprecated parameters or body properties (`used` can find any). */
+  watchesFields(operationId: string): boolean;
 }
 
 interface OperationPlan {
@@ -192,6 +194,10 @@ export function createDeprecations(spec: Spec, options: DeprecationOptions): Dep
       if (options.enforceSunset && found.sunsetAt !== undefined && now() >= found.sunsetAt) {
         throw new ApiError('operation-retired', found.retiredDetail);
       }
+    },
+    watchesFields(operationId) {
+      const found = plans.get(operationId);
+      return found !== undefined && (found.parameters.length > 0 || found.properties.length > 0);
     },
     used(operationId, input, client) {
       const found = plans.get(operationId);

@@ -103,6 +103,14 @@ class HandlerInput {
   }
 }
 
+/** The parameter values of an operation that declares none. */
+const NO_VALUES: ParameterValues = Object.freeze({
+  path: Object.freeze({}),
+  query: Object.freeze({}),
+  header: Object.freeze({}),
+  cookie: Object.freeze({}),
+});
+
 /** Answers any error as a problem document. */
 export function answerError(writer: ResponseWriter, exchange: Exchange, error: unknown): void {
   const { state } = exchange;
@@ -163,6 +171,9 @@ export function compilePipeline(operation: OperationSpec, parts: PipelineParts):
   const beforeSecurity = hooks.beforeSecurity ?? [];
   const rateLimit = operation.rateLimit;
   const beforeHandler = hooks.beforeHandler ?? [];
+  const watchesFields = parts.deprecations.watchesFields(operationId);
+  // An operation without parameters or a body has nothing to coerce or validate.
+  const hasInput = readsBody || operation.parameters.length > 0;
 
   return async function serve(exchange: Exchange): Promise<void> {
     const { state } = exchange;
@@ -188,10 +199,14 @@ export function compilePipeline(operation: OperationSpec, parts: PipelineParts):
         body = await parts.bodies.read(exchange.req, exchange.res, operation);
         exchange.release = body?.release;
       }
-      const { values, violations } = checkInput(operation, validation, exchange, body);
-      if (violations.total > 0) {
-        await release(exchange);
-        throw validationError(violations);
+      let values = NO_VALUES;
+      if (hasInput) {
+        const checked = checkInput(operation, validation, exchange, body);
+        if (checked.violations.total > 0) {
+          await release(exchange);
+          throw validationError(checked.violations);
+        }
+        values = checked.values;
       }
 
       if (beforeHandler.length > 0) await runStages(beforeHandler, exchange);
@@ -204,9 +219,10 @@ export function compilePipeline(operation: OperationSpec, parts: PipelineParts):
         exchange,
       );
       // Who sent it is worked out only when a deprecated field was used.
-      parts.deprecations.used(operationId, input as unknown as Record<string, unknown>, () =>
-        String(exchange.principal?.userId ?? exchange.clientIp()),
-      );
+      if (watchesFields)
+        parts.deprecations.used(operationId, input as unknown as Record<string, unknown>, () =>
+          String(exchange.principal?.userId ?? exchange.clientIp()),
+        );
       const timer = timeoutMs > 0 ? setTimeout(answerTimeout, timeoutMs, writer, exchange) : undefined;
       let result;
       try {
