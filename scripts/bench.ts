@@ -2,9 +2,11 @@
  * `npm run bench`: a performance report, not a test (never run in CI).
  *
  *   1. Throughput of GET /health: the real pipeline vs bare Express 5 vs bare
- *      node:http, each server in its own child process, loaded by wrk when it
- *      is installed (autocannon from this process otherwise). Target: pipeline
- *      ≥ 50 % of bare node:http, its log line counted.
+ *      node:http, and vs bare node:http sending the pipeline's response headers
+ *      (scripts/bench/bare-http-headers.ts), each server in its own child
+ *      process, loaded by wrk when it is installed (autocannon from this
+ *      process otherwise). Target: pipeline ≥ 50 % of bare node:http, its log
+ *      line counted.
  *   2. Flatness: the real app on synthetic contracts of 5, 50 and 200
  *      operations, hitting the last declared templated operation.
  *   3. Start-up: spawn → first 200 on GET /health, on PostgreSQL and on
@@ -210,6 +212,12 @@ const TARGETS = [
     short: '(c) bare node:http',
     script: 'scripts/bench/bare-http.ts',
   },
+  {
+    key: 'same-headers',
+    label: '(d) bare node:http, same headers as (a)',
+    short: "(d) node:http, (a)'s headers",
+    script: 'scripts/bench/bare-http-headers.ts',
+  },
 ] as const;
 type Target = (typeof TARGETS)[number];
 type TargetKey = Target['key'];
@@ -227,7 +235,12 @@ async function throughput(): Promise<Throughput> {
   console.log(
     '(a) keeps its per-request pino line (LOG_LEVEL=info) but writes it to /dev/null: logging is counted.',
   );
-  const results: Record<TargetKey, LoadResult[]> = { pipeline: [], express: [], 'node:http': [] };
+  const results: Record<TargetKey, LoadResult[]> = {
+    pipeline: [],
+    express: [],
+    'node:http': [],
+    'same-headers': [],
+  };
   for (let round = 0; round < rounds; round += 1) {
     // Rotating the order spreads any drift of the machine over all three.
     const order = TARGETS.map((_, i) => TARGETS[(i + round) % TARGETS.length] ?? TARGETS[0]);
@@ -259,6 +272,11 @@ async function throughput(): Promise<Throughput> {
   console.log(
     `  pipeline/node:http ${pct(ratio)}, pipeline/express ${pct(summary.pipeline.rps / summary.express.rps)}` +
       ` → ${verdict(pass)} (target ≥ ${pct(TARGET_RATIO)} of bare node:http)`,
+  );
+  console.log(
+    `  pipeline/(d) ${pct(summary.pipeline.rps / summary['same-headers'].rps)}: the pipeline's work with ` +
+      `the same response on the wire; (d)/node:http ${pct(summary['same-headers'].rps / summary['node:http'].rps)}: ` +
+      'what the headers alone cost',
   );
   // Throughput ratio implied by the CPU each request costs the server: steadier on a busy machine.
   console.log(
@@ -556,7 +574,7 @@ async function profiles(): Promise<void> {
   heading('CPU profiles under the same load (BENCH_CPU_PROF=1)');
   console.log('Profiling slows the servers: compare the two profiles with each other, not with section 1.');
   for (const target of TARGETS) {
-    if (target.key === 'node:http') continue;
+    if (target.key === 'node:http' || target.key === 'same-headers') continue;
     await profileServer(target).catch((error: unknown) => failed(`profile of ${target.label}`, error));
   }
 }
