@@ -1,9 +1,9 @@
 /**
  * The process's logger and where its lines go. Lines are JSON (pino) on
  * standard output through a SonicBoom stream that gathers them up to
- * LOG_BUFFER_BYTES before one write, so a busy server makes one write per few
- * dozen requests instead of one per request. A line waits at most LOG_FLUSH_MS,
- * and pino writes what is left synchronously when the process exits.
+ * LOG_BUFFER_BYTES before one write, so a busy server makes one write per
+ * several requests instead of one per request or two. A line waits at most
+ * LOG_FLUSH_MS, and pino writes what is left synchronously when the process exits.
  */
 import pino from 'pino';
 import type { DestinationStream, Logger } from 'pino';

@@ -35,15 +35,23 @@ async function runServer(config: Config): Promise<void> {
   const app = await buildApp(config, { waitUntilReady: false });
   const address = await app.listen();
   app.deps.log.info({ address: `http://${address.address}:${address.port}` }, 'listening');
+  let stopping = false;
   app.ready.then(
     () => process.send?.({ type: READY_MESSAGE }),
     (error: unknown) => {
+      // A stop during start-up closes the database under the migrations: that is the stop, not a failure.
+      if (stopping) {
+        app.deps.log.info(
+          { reason: error instanceof Error ? error.message : String(error) },
+          'stopped before the database was ready',
+        );
+        return;
+      }
       app.deps.log.fatal({ err: error }, 'the database could not be opened or migrated');
       void app.close().finally(() => process.exit(1));
     },
   );
 
-  let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;

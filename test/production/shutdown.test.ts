@@ -92,3 +92,25 @@ describe('graceful shutdown under load', function () {
     for (const error of errors) expect(['ECONNREFUSED', 'ECONNRESET']).to.include(error);
   });
 });
+
+describe('a stop during start-up', function () {
+  this.timeout(60_000);
+  let dataDir: string | undefined;
+  afterEach(async () => {
+    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+    dataDir = undefined;
+  });
+
+  it('stops cleanly when told to stop while the database is still opening', async () => {
+    const settings: Record<string, string> = { SHUTDOWN_GRACE_MS: '0' };
+    const databaseUrl = process.env['DATABASE_URL'];
+    if (databaseUrl) settings['DATABASE_URL'] = databaseUrl;
+    else settings['DATA_DIR'] = dataDir = await mkdtemp(path.join(tmpdir(), 'early-stop-'));
+    const server = await spawnServer(settings);
+    // Liveness answers at once; a new embedded database takes seconds more to create.
+    await server.waitFor('/health');
+    await server.stop(30_000);
+    expect(await server.exited, server.output()).to.equal(0);
+    expect(server.logs.filter((line) => line['level'] === 60)).to.deep.equal([]);
+  });
+});
