@@ -16,26 +16,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { STEPS } from '../clients/journeys/steps.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const clients = path.join(root, 'clients');
 const out = path.join(clients, 'out');
 const bin = (name: string): string => path.join(clients, 'node_modules', '.bin', name);
 const spec = path.join(root, 'generated', 'openapi.json');
-
-// The journey's steps (clients/journeys/journey.ts, which this program cannot import: it is typed for the DOM).
-const STEPS = [
-  'sign up',
-  'log in',
-  '/users/me',
-  'create item',
-  'search items',
-  'order (Idempotency-Key)',
-  'read order',
-  'upload file',
-  'download file',
-  'activity log',
-] as const;
 
 interface Generator {
   readonly name: string;

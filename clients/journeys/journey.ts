@@ -6,31 +6,9 @@
  * Nothing here talks HTTP: each step calls the generated client.
  */
 import { randomBytes } from 'node:crypto';
+import { STEPS } from './steps.js';
+import type { Step } from './steps.js';
 
-export type Step =
-  | 'sign up'
-  | 'log in'
-  | '/users/me'
-  | 'create item'
-  | 'search items'
-  | 'order (Idempotency-Key)'
-  | 'read order'
-  | 'upload file'
-  | 'download file'
-  | 'activity log';
-/** The steps in order; clients:check prints them as the table's columns. */
-export const STEPS: readonly Step[] = [
-  'sign up',
-  'log in',
-  '/users/me',
-  'create item',
-  'search items',
-  'order (Idempotency-Key)',
-  'read order',
-  'upload file',
-  'download file',
-  'activity log',
-];
 export type Outcome = { step: Step; ok: true } | { step: Step; ok: false; error: string };
 
 /** The base URL (first argument) and values unique to this run, so runs never collide. */
