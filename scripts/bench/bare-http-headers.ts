@@ -9,12 +9,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import { securityHeaderEdits } from '../../src/http/middleware.js';
+import { flatHeaders, securityHeaderEdits } from '../../src/http/middleware.js';
 import { closeServer, exitOnSignal, listenAndAnnounce } from './serve.js';
 
-const security = securityHeaderEdits().api.set.flatMap(([name, value]) =>
-  (typeof value === 'string' ? [value] : value).flatMap((one) => [name, one]),
-);
+const security = flatHeaders(securityHeaderEdits().api);
 
 const server = createServer((req, res) => {
   const start = process.hrtime.bigint();

@@ -20,7 +20,7 @@ import type { AnyHandler } from './backend.js';
 import { deprecationsFor } from '../contract/deprecation.js';
 import { createBodyParsers } from './body.js';
 import { createFallbackApp } from './fallback.js';
-import { corsPolicy, securityHeaderEdits } from './middleware.js';
+import { corsPolicy, flatHeaders, securityHeaderEdits } from './middleware.js';
 import { compilePipeline } from './pipeline.js';
 import type { Pipeline, PipelineHooks } from './pipeline.js';
 import { ResponseWriter } from './response.js';
@@ -111,9 +111,7 @@ export async function createHttp(options: HttpOptions): Promise<Http> {
     cors: corsPolicy(config.corsOrigins),
     trustProxyHops: config.trustProxyHops,
     draining,
-    securityHeaders: headers.api.set.flatMap(([name, value]) =>
-      (typeof value === 'string' ? [value] : value).flatMap((one) => [name, one]),
-    ),
+    securityHeaders: flatHeaders(headers.api),
   });
   return { listener, fallback };
 }

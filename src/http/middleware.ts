@@ -66,6 +66,15 @@ export interface HeaderEdits {
   readonly remove: readonly string[];
 }
 
+/** The headers an edit sets, as the flat [name, value, ...] list `writeHead` takes. */
+export function flatHeaders(edits: HeaderEdits): string[] {
+  const flat: string[] = [];
+  for (const [name, value] of edits.set) {
+    for (const one of typeof value === 'string' ? [value] : value) flat.push(name, one);
+  }
+  return flat;
+}
+
 /**
  * Runs a middleware whose headers depend on nothing in the request (helmet
  * with static directives) once, against a recording stand-in for a response,

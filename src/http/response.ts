@@ -9,6 +9,7 @@
 import type { ServerResponse } from 'node:http';
 import type { BinaryBody } from '../contract/types.js';
 import { isJson } from './body.js';
+import { flatHeaders } from './middleware.js';
 import type { HeaderEdits } from './middleware.js';
 import { PROBLEM_JSON } from './problem.js';
 import type { Problem } from './problem.js';
@@ -43,12 +44,8 @@ export class ResponseWriter {
     security: HeaderEdits,
     private readonly draining: () => boolean,
   ) {
-    const flat: string[] = [];
-    for (const [name, value] of security.set) {
-      for (const one of typeof value === 'string' ? [value] : value) flat.push(name, one);
-    }
     // `security.remove` names headers Express sets (X-Powered-By); node:http sets none of them.
-    this.constant = flat;
+    this.constant = flatHeaders(security);
     this.constantNames = new Set(security.set.map(([name]) => name.toLowerCase()));
   }
 
