@@ -6,6 +6,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -130,4 +132,23 @@ export async function spawnServer(env: Record<string, string> = {}): Promise<Ser
       child.kill(signal);
     },
   };
+}
+
+/** Where a spawned server keeps its data, and how to clean it up. */
+export interface ServerDatabase {
+  /** `DATABASE_URL` or `DATA_DIR`, to merge into spawnServer's environment. */
+  readonly env: Record<string, string>;
+  /** Removes the data directory, if one was made. */
+  remove(): Promise<void>;
+}
+
+/**
+ * The test run's PostgreSQL when DATABASE_URL is set, else a new embedded data directory.
+ * @example const database = await serverDatabase('drain-'); const server = await spawnServer({ ...database.env });
+ */
+export async function serverDatabase(prefix: string): Promise<ServerDatabase> {
+  const databaseUrl = process.env['DATABASE_URL'];
+  if (databaseUrl) return { env: { DATABASE_URL: databaseUrl }, remove: () => Promise.resolve() };
+  const dataDir = await mkdtemp(path.join(tmpdir(), prefix));
+  return { env: { DATA_DIR: dataDir }, remove: () => rm(dataDir, { recursive: true, force: true }) };
 }

@@ -5,12 +5,10 @@
  * (ECONNREFUSED once the listener is closed). Readiness answers 503 while the
  * server drains.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Agent, request } from 'node:http';
 import { expect } from 'chai';
-import { spawnServer } from '../helpers/process.js';
+import { serverDatabase, spawnServer } from '../helpers/process.js';
+import type { ServerDatabase } from '../helpers/process.js';
 
 interface Outcome {
   readonly status?: number;
@@ -38,17 +36,14 @@ function get(url: string, agent: Agent): Promise<Outcome> {
 
 describe('draining under keep-alive load', function () {
   this.timeout(120_000);
-  let dataDir: string | undefined;
+  let database: ServerDatabase | undefined;
   after(async () => {
-    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+    await database?.remove();
   });
 
   it('resets no request of 50 looping keep-alive clients on SIGTERM, and readiness answers 503', async () => {
-    const databaseUrl = process.env['DATABASE_URL'];
-    const env: Record<string, string> = { SHUTDOWN_TIMEOUT_MS: '8000' };
-    if (databaseUrl) env['DATABASE_URL'] = databaseUrl;
-    else env['DATA_DIR'] = dataDir = await mkdtemp(path.join(tmpdir(), 'drain-'));
-    const server = await spawnServer(env);
+    database = await serverDatabase('drain-');
+    const server = await spawnServer({ SHUTDOWN_TIMEOUT_MS: '8000', ...database.env });
     await server.waitFor('/health/ready', 60_000);
 
     const agent = new Agent({ keepAlive: true, maxSockets: 50 });

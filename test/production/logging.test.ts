@@ -3,33 +3,31 @@
  * so a quiet server must still write them within LOG_FLUSH_MS, and a stopping
  * one must write what it holds before it exits.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
-import { spawnServer } from '../helpers/process.js';
-import type { ServerProcess } from '../helpers/process.js';
+import { serverDatabase, spawnServer } from '../helpers/process.js';
+import type { ServerDatabase, ServerProcess } from '../helpers/process.js';
 
 const requestLine = (server: ServerProcess, id: string): Record<string, unknown> | undefined =>
   server.logs.find((line) => line['msg'] === 'request' && line['reqId'] === id);
 
 describe('log lines of a running server', function () {
   this.timeout(60_000);
-  let dataDir: string | undefined;
+  let database: ServerDatabase | undefined;
 
   const start = async (env: Record<string, string>): Promise<ServerProcess> => {
-    const settings: Record<string, string> = { LOG_BUFFER_BYTES: '4096', SHUTDOWN_GRACE_MS: '0', ...env };
-    const databaseUrl = process.env['DATABASE_URL'];
-    if (databaseUrl) settings['DATABASE_URL'] = databaseUrl;
-    else settings['DATA_DIR'] = dataDir = await mkdtemp(path.join(tmpdir(), 'logging-'));
-    const server = await spawnServer(settings);
+    database = await serverDatabase('logging-');
+    const server = await spawnServer({
+      LOG_BUFFER_BYTES: '4096',
+      SHUTDOWN_GRACE_MS: '0',
+      ...env,
+      ...database.env,
+    });
     await server.waitFor();
     return server;
   };
 
   afterEach(async () => {
-    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
-    dataDir = undefined;
+    await database?.remove();
   });
 
   it('writes a request line that fills no buffer within LOG_FLUSH_MS', async () => {

@@ -4,12 +4,10 @@
  * client gets the whole response, the server logs none as aborted), and the
  * process must exit 0 within 10 s.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
 import { Agent, request } from 'node:http';
-import { spawnServer } from '../helpers/process.js';
+import { serverDatabase, spawnServer } from '../helpers/process.js';
+import type { ServerDatabase } from '../helpers/process.js';
 
 interface Outcome {
   readonly status?: number;
@@ -34,17 +32,14 @@ function get(url: string, agent: Agent): Promise<Outcome> {
 
 describe('graceful shutdown under load', function () {
   this.timeout(90_000);
-  let dataDir: string | undefined;
+  let database: ServerDatabase | undefined;
   after(async () => {
-    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+    await database?.remove();
   });
 
   it('completes every accepted request and exits 0 within 10 s of SIGTERM', async () => {
-    const databaseUrl = process.env['DATABASE_URL'];
-    const env: Record<string, string> = { SHUTDOWN_TIMEOUT_MS: '8000' };
-    if (databaseUrl) env['DATABASE_URL'] = databaseUrl;
-    else env['DATA_DIR'] = dataDir = await mkdtemp(path.join(tmpdir(), 'shutdown-'));
-    const server = await spawnServer(env);
+    database = await serverDatabase('shutdown-');
+    const server = await spawnServer({ SHUTDOWN_TIMEOUT_MS: '8000', ...database.env });
     await server.waitFor('/health/ready', 60_000);
 
     const agent = new Agent({ keepAlive: true, maxSockets: 50 });
@@ -95,18 +90,14 @@ describe('graceful shutdown under load', function () {
 
 describe('a stop during start-up', function () {
   this.timeout(60_000);
-  let dataDir: string | undefined;
+  let database: ServerDatabase | undefined;
   afterEach(async () => {
-    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
-    dataDir = undefined;
+    await database?.remove();
   });
 
   it('stops cleanly when told to stop while the database is still opening', async () => {
-    const settings: Record<string, string> = { SHUTDOWN_GRACE_MS: '0' };
-    const databaseUrl = process.env['DATABASE_URL'];
-    if (databaseUrl) settings['DATABASE_URL'] = databaseUrl;
-    else settings['DATA_DIR'] = dataDir = await mkdtemp(path.join(tmpdir(), 'early-stop-'));
-    const server = await spawnServer(settings);
+    database = await serverDatabase('early-stop-');
+    const server = await spawnServer({ SHUTDOWN_GRACE_MS: '0', ...database.env });
     // Liveness answers at once; a new embedded database takes seconds more to create.
     await server.waitFor('/health');
     await server.stop(30_000);
