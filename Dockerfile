@@ -1,4 +1,4 @@
-# Multi-stage build: compile TypeScript with the dev toolchain, run with
+# Multi-stage build: type-check and bundle with the dev toolchain, run with
 # production dependencies only. Untested here (no Docker engine on the build
 # machine); see README.
 FROM node:24-bookworm-slim AS build
@@ -10,6 +10,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY generated ./generated
+COPY scripts/bundle.mjs ./scripts/bundle.mjs
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * `npm start`'s build step: compiles src/ (incrementally) only when something
- * it depends on changed since the last build, so a restart with nothing
- * changed goes straight to `node dist/server.js`. Plain JavaScript on purpose:
- * it must run before anything is compiled.
+ * `npm start`'s build step: `npm run build` (tsc's incremental type check,
+ * then the bundle, scripts/bundle.mjs) only when something it depends on
+ * changed since the last build, so a restart with nothing changed goes
+ * straight to `node dist/server.js`. Plain JavaScript on purpose: it must run
+ * before anything is compiled.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync, utimesSync } from 'node:fs';
@@ -53,6 +54,7 @@ const inputs = Math.max(
   mtime(path.join(root, 'tsconfig.json')),
   mtime(path.join(root, 'tsconfig.build.json')),
   mtime(path.join(root, 'package-lock.json')),
+  mtime(path.join(root, 'scripts', 'bundle.mjs')),
 );
 if (built > 0 && built >= inputs) {
   console.log('dist/ is up to date with src/: not compiling');
@@ -60,12 +62,10 @@ if (built > 0 && built >= inputs) {
   execFileSync(
     process.execPath,
     [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: root,
-      stdio: 'inherit',
-    },
+    { cwd: root, stdio: 'inherit' },
   );
-  // An incremental build with nothing to emit leaves the stamp as it was: mark this check done.
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle.mjs')], { cwd: root, stdio: 'inherit' });
+  // An incremental check that finds nothing new leaves the stamp as it was: mark this check done.
   const now = new Date();
   utimesSync(stamp, now, now);
   utimesSync(path.join(root, 'dist', 'server.js'), now, now);

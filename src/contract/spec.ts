@@ -3,7 +3,7 @@
  * operation flattened into a form the HTTP, WebSocket and multipart layers can
  * use without walking the document again on each request.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** A parsed OpenAPI 3.1 document; only the parts read here are typed. */
@@ -89,8 +89,20 @@ export interface Spec {
   readonly byId: ReadonlyMap<string, OperationSpec>;
 }
 
+/**
+ * The project's root: the nearest directory above `from` that holds
+ * package.json. This module runs from src/contract/ (tsx) and from inside the
+ * single-file bundle dist/server.js, so a fixed relative path fits only one.
+ */
+export function projectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
 /** The bundled contract that `npm run gen` writes from openapi.yaml. */
-export const DEFAULT_SPEC_FILE = path.resolve(import.meta.dirname, '../../generated/openapi.json');
+export const DEFAULT_SPEC_FILE = path.join(projectRoot(import.meta.dirname), 'generated/openapi.json');
 
 /** Escapes one JSON Pointer reference token (RFC 6901). */
 export function escapePointer(token: string): string {

@@ -47,12 +47,17 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `node --import tsx src/server.ts` with test settings plus `env`.
+ * Starts `node --import tsx src/server.ts` (or, with `entry`, `node <entry>`,
+ * a built server) with test settings plus `env`.
  * @example const server = await spawnServer({ DATABASE_URL: url }); await server.waitFor();
  */
-export async function spawnServer(env: Record<string, string> = {}): Promise<ServerProcess> {
+export async function spawnServer(
+  env: Record<string, string> = {},
+  { entry }: { entry?: string } = {},
+): Promise<ServerProcess> {
   const port = env['PORT'] ?? String(await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const args = entry === undefined ? ['--import', 'tsx', 'src/server.ts'] : [entry];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: {
       PATH: process.env['PATH'] ?? '',
