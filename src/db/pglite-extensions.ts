@@ -5,7 +5,7 @@
  * objects: the database runs in a worker thread, which imports them itself.
  * @example export const PGLITE_EXTENSIONS = { pg_trgm: '@electric-sql/pglite/contrib/pg_trgm' };
  */
-/** pg_trgm: trigram GIN indexes for the items search (migration 2026_12_03_0009_items_search). */
+/** pg_trgm: the trigram GIN index of the items search (migrations 2026_12_03_0009_items_search, 2026_12_04_0010_items_search_text). */
 export const PGLITE_EXTENSIONS: Readonly<Record<string, string>> = {
   pg_trgm: '@electric-sql/pglite/contrib/pg_trgm',
 };

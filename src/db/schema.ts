@@ -51,6 +51,8 @@ export interface ItemTable {
   updated_at: Timestamp;
   /** Raised by every change to the item; its ETag. */
   version: Generated<number>;
+  /** `lower(name) || E'\n' || lower(description)`, kept by the database, for the search; never written. */
+  search: ColumnType<string, never, never>;
 }
 
 export interface OrderTable {

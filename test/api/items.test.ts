@@ -112,6 +112,16 @@ describe('items', () => {
       expect(none?.total).to.equal(0);
     });
 
+    it('matches within name or within description, never across the two', async () => {
+      await create({ name: 'Oak desk', description: 'Lamp included', price: 1 });
+      await create({ name: 'Lamp', description: 'with a\nline break', price: 1 });
+      const search = async (q: string) =>
+        (await t.api.GET('/items', { params: { query: { q } } })).data?.items.map((i) => i.name);
+      expect(await search('desk\nlamp')).to.deep.equal([]);
+      expect(await search('oak desk')).to.deep.equal(['Oak desk']);
+      expect(await search('A\nLINE')).to.deep.equal(['Lamp']);
+    });
+
     it('answers 422 for q shorter than 3 or longer than 50, and for a bad limit', async () => {
       expect(await violations(await t.fetch('/items?q=ab'))).to.deep.equal(['query /q minLength']);
       expect(await violations(await t.fetch(`/items?q=${'x'.repeat(51)}`))).to.deep.equal([

@@ -303,5 +303,25 @@ describe('paging', () => {
       const search = (await t.api.GET('/items', { params: { query: { q: 'more' } } })).data;
       expect(search).to.include({ total: 1, total_capped: false });
     });
+
+    it(`pages and counts a search exactly up to ${COUNT_CAP} matches, and newest first above it`, async () => {
+      const { db } = await sharedDatabase();
+      await sql`insert into items (owner_id, name, price)
+        select ${owner.id}, 'Item ' || g, 1 from generate_series(1, ${COUNT_CAP}) as g`.execute(db);
+      const search = async (query: { q: string; limit: number; skip?: number }) =>
+        expectAnswer(await t.api.GET('/items', { params: { query } }), 200);
+      const exact = await search({ q: 'item', limit: 3 });
+      expect(exact).to.include({ total: COUNT_CAP, total_capped: false });
+      expect(exact.items.map((item) => item.name)).to.deep.equal(['Item 10000', 'Item 9999', 'Item 9998']);
+      const deep = await search({ q: 'item', limit: 2, skip: COUNT_CAP - 1 });
+      expect(deep.items.map((item) => item.name)).to.deep.equal(['Item 1']);
+      expect(deep.next_cursor).to.equal(null);
+      await seedItems(owner.id, ['Item newest']);
+      const capped = await search({ q: 'item', limit: 2 });
+      expect(capped).to.include({ total: COUNT_CAP, total_capped: true });
+      expect(capped.items.map((item) => item.name)).to.deep.equal(['Item newest', 'Item 10000']);
+      const none = await search({ q: 'no such thing', limit: 2 });
+      expect(none).to.include({ total: 0, total_capped: false });
+    });
   });
 });

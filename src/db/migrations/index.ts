@@ -14,6 +14,7 @@ import * as wsSessions from './2026_11_28_0007_ws_sessions.js';
 import * as rateLimits from './2026_12_03_0001_rate_limits.js';
 import * as rowVersions from './2026_12_03_0008_row_versions.js';
 import * as itemsSearch from './2026_12_03_0009_items_search.js';
+import * as itemsSearchText from './2026_12_04_0010_items_search_text.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '2026_11_28_0001_users': users,
@@ -26,4 +27,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '2026_12_03_0001_rate_limits': rateLimits,
   '2026_12_03_0008_row_versions': rowVersions,
   '2026_12_03_0009_items_search': itemsSearch,
+  '2026_12_04_0010_items_search_text': itemsSearchText,
 };
