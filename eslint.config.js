@@ -68,7 +68,9 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['eslint.config.js', 'scripts/build-if-stale.mjs', 'scripts/bundle.mjs'] },
+        projectService: {
+          allowDefaultProject: ['eslint.config.js', 'scripts/build-if-stale.mjs', 'scripts/bundle.mjs'],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },
