@@ -5,8 +5,8 @@
  * packages they import, into dist/server.js and dist/pglite-worker.js.
  *
  * Why a bundle: Node resolves and reads every module of a package graph one
- * file at a time, and the app's graph is about 1,200 files; one file
- * starts in about half the time (docs/benchmarks.md, section 3).
+ * file at a time, and the app's graph is about 1,200 files; the bundle
+ * starts 250-550 ms sooner (docs/benchmarks.md, "Start-up").
  *
  * Left out of the bundle, and loaded from node_modules as usual:
  *   - @electric-sql/pglite, which loads its WebAssembly and data files from beside its own modules;
