@@ -11,6 +11,7 @@ import type { Worker } from 'node:cluster';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { collectStartupGarbage } from './heap.js';
 import type { Config } from './config.js';
 import { serveClusterMetrics } from './metrics.js';
 
@@ -37,7 +38,11 @@ async function runServer(config: Config): Promise<void> {
   app.deps.log.info({ address: `http://${address.address}:${address.port}` }, 'listening');
   let stopping = false;
   app.ready.then(
-    () => process.send?.({ type: READY_MESSAGE }),
+    () => {
+      // Start-up's garbage goes before traffic does (src/heap.ts says why).
+      app.deps.log.info({ ms: Math.round(collectStartupGarbage()) }, 'start-up garbage collected');
+      process.send?.({ type: READY_MESSAGE });
+    },
     (error: unknown) => {
       // A stop during start-up closes the database under the migrations: that is the stop, not a failure.
       if (stopping) {

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { loadConfig } from '../../src/config.js';
+import { collectStartupGarbage } from '../../src/heap.js';
 import { logDestination } from '../../src/log.js';
 
 /** What a child prints on stdout, as one JSON line, once it is listening. */
@@ -20,7 +21,10 @@ export interface Announcement {
 export const HOST = '127.0.0.1';
 
 /**
- * Listens on a free loopback port and announces it on stdout.
+ * Listens on a free loopback port and announces it on stdout. Before it
+ * announces, it collects start-up's garbage as the server entry point does
+ * once it is ready (src/heap.ts), so every child is measured in the state a
+ * real server serves in.
  * @example await listenAndAnnounce(createServer(handler));
  */
 export async function listenAndAnnounce(
@@ -34,6 +38,7 @@ export async function listenAndAnnounce(
       resolve();
     });
   });
+  collectStartupGarbage();
   const { port } = server.address() as AddressInfo;
   const announcement: Announcement = { ...extra, port };
   process.stdout.write(`${JSON.stringify(announcement)}\n`);

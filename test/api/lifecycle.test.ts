@@ -68,6 +68,11 @@ describe('process lifecycle', function () {
         if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(ready).to.equal(200);
+      // Once ready, the server collects start-up's garbage before traffic comes (src/heap.ts).
+      for (let i = 0; i < 50 && !output().includes('start-up garbage collected'); i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(output()).to.include('start-up garbage collected');
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
       const [code] = (await exited) as [number];
