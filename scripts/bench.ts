@@ -58,7 +58,7 @@
  * way out (profiles excepted), including on Ctrl-C.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -663,8 +663,23 @@ process.once('SIGINT', () => {
   void cleanUp().finally(() => process.exit(130));
 });
 
+/** The major versions package.json's `engines.node` names (`^22.19.0 || ^24.0.0` → 22, 24). */
+function supportedMajors(): number[] {
+  const { engines } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    engines?: { node?: string };
+  };
+  return [...(engines?.node ?? '').matchAll(/\^(\d+)/g)].map((found) => Number(found[1]));
+}
+
 async function main(): Promise<void> {
   console.log(`npm run bench: ${machine()}; Node ${process.version}; ${os.cpus()[0]?.model ?? ''}`);
+  const majors = supportedMajors();
+  if (!majors.includes(Number(process.versions.node.split('.')[0]))) {
+    console.log(
+      `This Node is not one the project supports (package.json engines: ${majors.join(', ')}): ` +
+        'put a supported one first on PATH for figures that mean anything.',
+    );
+  }
   // The load average lags (it still counts a run that just ended); a one-second sample does not.
   const before = machineBusyUs();
   await sleep(1000);
