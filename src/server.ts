@@ -40,7 +40,8 @@ async function runServer(config: Config): Promise<void> {
   app.ready.then(
     () => {
       // Start-up's garbage goes before traffic does (src/heap.ts says why).
-      app.deps.log.info({ ms: Math.round(collectStartupGarbage()) }, 'start-up garbage collected');
+      const ms = collectStartupGarbage();
+      if (ms !== undefined) app.deps.log.info({ ms: Math.round(ms) }, 'start-up garbage collected');
       process.send?.({ type: READY_MESSAGE });
     },
     (error: unknown) => {

@@ -24,7 +24,7 @@ async function gcEntriesDuring(work: () => void): Promise<GcDetail[]> {
 
 describe('collectStartupGarbage', () => {
   it('runs one forced full collection and says how long it took', async () => {
-    let ms = -1;
+    let ms: number | undefined;
     const details = await gcEntriesDuring(() => {
       ms = collectStartupGarbage();
     });
