@@ -8,34 +8,18 @@ import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import busboy from 'busboy';
+import { bareUploadHandler } from './bare-upload.js';
 import { closeServer, exitOnSignal, listenAndAnnounce } from './serve.js';
 
 const dir = process.env['BENCH_FILES_DIR'] ?? '.';
 
-const server = createServer((req, res) => {
-  const parser = busboy({ headers: req.headers });
-  const writes: Promise<void>[] = [];
-  parser.on('file', (_name, stream) => {
-    const write = pipeline(stream, createWriteStream(path.join(dir, randomUUID())));
-    write.catch(() => undefined); // reported through Promise.all below
-    writes.push(write);
-  });
-  parser.on('close', () => {
-    Promise.all(writes).then(
-      () => {
-        res.writeHead(201, { 'content-type': 'application/json' }).end('{}');
-      },
-      () => {
-        res.writeHead(500).end();
-      },
-    );
-  });
-  parser.on('error', () => {
-    res.writeHead(400).end();
-  });
-  req.pipe(parser);
-});
+const server = createServer(
+  bareUploadHandler(async (part) => {
+    const name = randomUUID();
+    await pipeline(part, createWriteStream(path.join(dir, name)));
+    return name;
+  }),
+);
 server.requestTimeout = 600_000;
 exitOnSignal(() => closeServer(server));
 await listenAndAnnounce(server, { server: 'files-bare' });

@@ -183,27 +183,16 @@ function download(
   });
 }
 
-/** Deletes an object stored by the bare COPY route. */
-function removeObject(port: number, key: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    request({ host: HOST, port, path: `/objects/${key}`, method: 'DELETE' }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
-
-function remove(port: number, id: number, token: string): Promise<number> {
+/** DELETE `urlPath` (with the bearer token, when given); resolves with the status. */
+function remove(port: number, urlPath: string, token?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
         host: HOST,
         port,
-        path: `/files/${id}`,
+        path: urlPath,
         method: 'DELETE',
-        headers: { authorization: `Bearer ${token}` },
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
       },
       (res) => {
         res.resume();
@@ -302,16 +291,13 @@ async function oneStorage(
   const app = await startServer('scripts/bench/files-app.ts', [], { env, timeoutMs: 120_000 });
   const token = String(app.announcement['token']);
   const result: FilesResult = { storage, uploads: [], downloads: [], bareUploads: [], copyUploads: [] };
-  // The database driver on PostgreSQL is also measured against a bare route storing the same chunks the same way.
-  const copy =
-    storage === 'database' && database['BENCH_DATABASE_URL'] !== undefined
-      ? await startServer('scripts/bench/files-bare-copy.ts', [], { env }).catch(async (error: unknown) => {
-          await app.stop();
-          throw error;
-        })
-      : undefined;
-  const targets = copy === undefined ? (['app', 'bare'] as const) : (['app', 'bare', 'copy'] as const);
+  let copy: ServerChild | undefined;
   try {
+    // The database driver on PostgreSQL is also measured against a bare route storing the same chunks the same way.
+    if (storage === 'database' && database['BENCH_DATABASE_URL'] !== undefined) {
+      copy = await startServer('scripts/bench/files-bare-copy.ts', [], { env });
+    }
+    const targets = copy === undefined ? (['app', 'bare'] as const) : (['app', 'bare', 'copy'] as const);
     const rounds = Math.max(3, settings.rounds);
     console.log(
       `After a ${WARM_UP_BYTES / MiB} MiB warm-up upload and download (not counted): ${rounds} rounds of one ` +
@@ -325,7 +311,7 @@ async function oneStorage(
       throw new Error(`warm-up upload: ${warmUp.status} ${warmUp.body.slice(0, 300)}`);
     const warmId = (JSON.parse(warmUp.body) as { id: number }).id;
     await download(app.port, warmId, token);
-    await remove(app.port, warmId, token);
+    await remove(app.port, `/files/${warmId}`, token);
     for (let round = 0; round < rounds; round += 1) {
       const order = targets.map((_, i) => targets[(i + round) % targets.length] ?? 'app');
       for (const target of order) {
@@ -333,8 +319,9 @@ async function oneStorage(
           const sent = await upload(copy.port, '/upload', 'file', BIG_BYTES, block, undefined);
           if (sent.status !== 201) throw new Error(`bare COPY upload: ${sent.status} ${sent.body}`);
           result.copyUploads.push(mbps(BIG_BYTES, sent.ms));
-          for (const key of (JSON.parse(sent.body) as { keys: string[] }).keys) {
-            if ((await removeObject(copy.port, key)) !== 204) throw new Error('bare COPY delete failed');
+          for (const key of (JSON.parse(sent.body) as { stored: string[] }).stored) {
+            if ((await remove(copy.port, `/objects/${key}`)) !== 204)
+              throw new Error('bare COPY delete failed');
           }
           continue;
         }
@@ -361,7 +348,7 @@ async function oneStorage(
         if (got.status !== 200 || got.bytes !== BIG_BYTES)
           throw new Error(`download: ${got.status}, ${got.bytes} bytes`);
         result.downloads.push({ mbPerSecond: mbps(BIG_BYTES, got.ms), rssGrowth: down.peak - down.baseline });
-        if ((await remove(app.port, file.id, token)) !== 204) throw new Error('delete failed');
+        if ((await remove(app.port, `/files/${file.id}`, token)) !== 204) throw new Error('delete failed');
       }
       const last = result.uploads.at(-1);
       const lastDown = result.downloads.at(-1);
