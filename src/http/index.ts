@@ -21,7 +21,7 @@ import { deprecationsFor } from '../contract/deprecation.js';
 import { createBodyParsers } from './body.js';
 import { createFallbackApp } from './fallback.js';
 import { corsPolicy, flatHeaders, securityHeaderEdits } from './middleware.js';
-import { compilePipeline } from './pipeline.js';
+import { compilePipeline, handlerDeadlines } from './pipeline.js';
 import type { Pipeline, PipelineHooks } from './pipeline.js';
 import { ResponseWriter } from './response.js';
 import { createRequestListener } from './server.js';
@@ -87,7 +87,7 @@ export async function createHttp(options: HttpOptions): Promise<Http> {
     gate: startupGate(options.ready ?? (() => true)),
     deprecations: deprecationsFor(spec, deps),
     responseValidation: config.responseValidation,
-    handlerTimeoutMs: config.handlerTimeoutMs,
+    deadlines: handlerDeadlines(config.handlerTimeoutMs, writer),
     hooks: options.hooks ?? {},
   };
   const pipelines = new Map<OperationSpec, Pipeline>();

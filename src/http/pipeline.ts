@@ -29,6 +29,7 @@ import { toProblem } from './problem.js';
 import { compileReplyCheck } from './reply-check.js';
 import { isBinaryBody } from './response.js';
 import type { ResponseWriter } from './response.js';
+import { Deadlines } from './deadlines.js';
 import { compileSecurity } from './security.js';
 
 /**
@@ -56,7 +57,8 @@ export interface PipelineParts {
   readonly writer: ResponseWriter;
   readonly gate: (operationId: string) => void;
   readonly responseValidation: ResponseValidation;
-  readonly handlerTimeoutMs: number;
+  /** The handler timeout of every request in flight (handlerDeadlines); undefined when there is none. */
+  readonly deadlines: Deadlines<Exchange> | undefined;
   readonly hooks: PipelineHooks;
   /** Deprecation and sunset headers, and the uses of deprecated fields (src/contract/deprecation.ts). */
   readonly deprecations: Deprecations;
@@ -118,22 +120,28 @@ export function answerError(writer: ResponseWriter, exchange: Exchange, error: u
 }
 
 /**
- * The handler took too long: 503 now. A handler cannot be cancelled: it goes
- * on, its late reply is dropped and logged (its database work is bounded by
- * the statement timeout; an order it commits is found again by its Idempotency-Key).
+ * The handler timeout of a server's pipelines, HANDLER_TIMEOUT_MS (none when 0).
+ * A handler that takes too long gets 503 at once. It cannot be cancelled: it
+ * goes on, its late reply is dropped and logged (its database work is bounded
+ * by the statement timeout; an order it commits is found again by its Idempotency-Key).
  */
-function answerTimeout(writer: ResponseWriter, exchange: Exchange): void {
-  exchange.timedOut = true;
-  answerError(
-    writer,
-    exchange,
-    new ApiError('handler-timeout', 'The server took too long to answer this request.'),
-  );
+export function handlerDeadlines(ms: number, writer: ResponseWriter): Deadlines<Exchange> | undefined {
+  if (ms === 0) return undefined;
+  return new Deadlines<Exchange>(ms, (exchange) => {
+    exchange.timedOut = true;
+    answerError(
+      writer,
+      exchange,
+      new ApiError('handler-timeout', 'The server took too long to answer this request.'),
+    );
+  });
 }
 
 /** Counts the request under its operation's rate-limit policy; a client over the limit gets 429. */
 async function countRequest(policy: RateLimitPolicy, exchange: Exchange, deps: Deps): Promise<void> {
-  const client = rateLimitClient(exchange.principal?.userId, exchange.clientIp());
+  const userId = exchange.principal?.userId;
+  // The address (trust proxy, X-Forwarded-For) is worked out only for an anonymous caller.
+  const client = rateLimitClient(userId, userId === undefined ? exchange.clientIp() : '');
   const headers = await deps.auth.rateLimits.consume(policy, client);
   if (headers !== undefined)
     for (const name in headers) exchange.state.setHeader(name, headers[name] as string);
@@ -166,8 +174,8 @@ export function compilePipeline(operation: OperationSpec, parts: PipelineParts):
   const readsBody = operation.requestBody !== undefined;
   const checkReply = compileReplyCheck(operation, validation, deps.metrics, parts.responseValidation);
   // Uploads stream their body inside the handler, so their time depends on the client: no limit.
-  const timeoutMs =
-    operation.requestBody?.content.has('multipart/form-data') === true ? 0 : parts.handlerTimeoutMs;
+  const deadlines =
+    operation.requestBody?.content.has('multipart/form-data') === true ? undefined : parts.deadlines;
   const beforeSecurity = hooks.beforeSecurity ?? [];
   const rateLimit = operation.rateLimit;
   const beforeHandler = hooks.beforeHandler ?? [];
@@ -223,7 +231,7 @@ export function compilePipeline(operation: OperationSpec, parts: PipelineParts):
         parts.deprecations.used(operationId, input as unknown as Record<string, unknown>, () =>
           String(exchange.principal?.userId ?? exchange.clientIp()),
         );
-      const timer = timeoutMs > 0 ? setTimeout(answerTimeout, timeoutMs, writer, exchange) : undefined;
+      deadlines?.add(exchange);
       let result;
       try {
         result = await handler(input, deps);
@@ -232,11 +240,11 @@ export function compilePipeline(operation: OperationSpec, parts: PipelineParts):
         if (!exchange.timedOut) throw checkReply.thrown(error, state);
         return;
       } finally {
-        if (timer !== undefined) clearTimeout(timer);
+        deadlines?.settle(exchange);
         if (exchange.release !== undefined) await release(exchange);
       }
       if (exchange.timedOut) {
-        state.log.warn({ ms: timeoutMs }, 'a handler finished after its timeout; its reply was dropped');
+        state.log.warn({ ms: deadlines?.ms }, 'a handler finished after its timeout; its reply was dropped');
         return;
       }
       const reply = checkReply(result, state);
