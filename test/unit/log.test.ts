@@ -1,8 +1,12 @@
-import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
+import { expect } from 'chai';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { createLogger, writeRequestLine } from '../../src/log.js';
+import { createLogger, logDestination, writeRequestLine } from '../../src/log.js';
 import type { RequestLine } from '../../src/log.js';
 
 /** A destination that keeps every line it is given. */
@@ -102,5 +106,72 @@ describe('the request log line', () => {
     writeRequestLine(child, cases[0]![1]);
     await settled();
     expect(JSON.parse(own.lines[0] ?? '')).to.include({ worker: 2, msg: 'request', status: 200 });
+  });
+});
+
+describe('the log destination', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'log-destination-'));
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const read = (file: string): string[] =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '');
+
+  it('holds lines until LOG_BUFFER_BYTES have gathered, then writes them in order with the others', async () => {
+    const file = path.join(dir, 'buffered.log');
+    const config = loadConfig({ LOG_LEVEL: 'info', LOG_BUFFER_BYTES: '2000', LOG_FLUSH_MS: '60000' });
+    const destination = logDestination(config, file);
+    const log = createLogger(config, destination);
+    writeRequestLine(log, { ...cases[0]![1], reqId: 'first' });
+    log.warn('in between');
+    writeRequestLine(log, { ...cases[0]![1], reqId: 'second' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(read(file)).to.deep.equal([]);
+    for (let i = 0; i < 20; i += 1) writeRequestLine(log, { ...cases[0]![1], reqId: `more-${i}` });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const lines = read(file).map((line) => JSON.parse(line) as { reqId?: string; msg: string });
+    expect(lines.length).to.be.at.least(3);
+    expect(lines.slice(0, 3).map((line) => line.reqId ?? line.msg)).to.deep.equal([
+      'first',
+      'in between',
+      'second',
+    ]);
+    destination.end();
+  });
+
+  it('writes what it holds within LOG_FLUSH_MS', async () => {
+    const file = path.join(dir, 'flushed.log');
+    const config = loadConfig({ LOG_LEVEL: 'info', LOG_BUFFER_BYTES: '16000', LOG_FLUSH_MS: '20' });
+    const destination = logDestination(config, file);
+    writeRequestLine(createLogger(config, destination), cases[0]![1]);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(read(file)).to.have.length(1);
+    destination.end();
+  });
+
+  it('writes what it holds when the process exits at once', () => {
+    const file = path.join(dir, 'exit.log');
+    const script = [
+      "import { openSync } from 'node:fs';",
+      "import { loadConfig } from './src/config.ts';",
+      "import { createLogger, logDestination, writeRequestLine } from './src/log.ts';",
+      "const config = loadConfig({ LOG_LEVEL: 'info', LOG_BUFFER_BYTES: '16000', LOG_FLUSH_MS: '60000' });",
+      // A descriptor, as standard output is: a path would still be opening when the process exits.
+      `const log = createLogger(config, logDestination(config, openSync(${JSON.stringify(file)}, 'a')));`,
+      `writeRequestLine(log, ${JSON.stringify(cases[0]![1])});`,
+      "log.info('last words');",
+      `writeRequestLine(log, ${JSON.stringify({ ...cases[0]![1], reqId: 'after' })});`,
+      'process.exit(0);',
+    ].join('\n');
+    execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
+    const lines = read(file).map((line) => JSON.parse(line) as { reqId?: string; msg: string });
+    expect(lines.map((line) => line.reqId ?? line.msg)).to.deep.equal([
+      cases[0]![1].reqId,
+      'last words',
+      'after',
+    ]);
   });
 });
