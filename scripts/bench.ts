@@ -51,6 +51,9 @@
  *   BENCH_CPU_PROF=1         also profile (a) and (b) under the same load (--cpu-prof) and
  *                            print their top functions; the profiles are kept in a temp dir.
  *                            Sections 4-7 get one more round, profiled and not counted
+ *   BENCH_INSTRUCTIONS=0     skip counting (a) and (b)'s instructions per GET /users/me under
+ *                            valgrind's callgrind (scripts/bench/instructions.ts): a count that
+ *                            is the same from run to run, beside the target's noisy CPU ratio
  *   BENCH_PG_HOST=127.0.0.1, BENCH_PG_USER=postgres   for the PostgreSQL databases (sections 3-7)
  *
  * Everything listens on 127.0.0.1 only, every run is bounded, and every
@@ -141,6 +144,7 @@ const sections = new Set(
 );
 const databases = new Set((process.env['BENCH_DB'] ?? DATABASES.join(',')).split(','));
 const cpuProfile = process.env['BENCH_CPU_PROF'] === '1';
+const instructions = process.env['BENCH_INSTRUCTIONS'] !== '0';
 const pgHost = process.env['BENCH_PG_HOST'] ?? '127.0.0.1';
 const pgUser = process.env['BENCH_PG_USER'] ?? 'postgres';
 
@@ -698,7 +702,17 @@ async function main(): Promise<void> {
   try {
     if (sections.has('throughput')) tp = await throughput();
     if (sections.has('flatness')) flat = await flatness();
-    api = await apiSections({ load, rounds, busyRetries, sections, databases, pgHost, pgUser, cpuProfile });
+    api = await apiSections({
+      load,
+      rounds,
+      busyRetries,
+      sections,
+      databases,
+      pgHost,
+      pgUser,
+      cpuProfile,
+      instructions,
+    });
     if (sections.has('startup')) start = await startup();
     if (sections.has(EMBEDDED_SECTION)) {
       embedded = await embeddedSection({
@@ -710,6 +724,7 @@ async function main(): Promise<void> {
         pgHost,
         pgUser,
         cpuProfile,
+        instructions: false,
       });
     }
     if (sections.has('scale')) {

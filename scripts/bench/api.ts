@@ -25,6 +25,7 @@ import { isDeepStrictEqual, promisify } from 'node:util';
 import { createTokenService } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
 import { amplification, signups } from './hostile.js';
+import { countInstructions } from './instructions.js';
 import { measure, measureTogether } from './load.js';
 import type { LoadRequest, LoadResult, LoadSettings } from './load.js';
 import { onCleanup, runScript, runTracked, startServer } from './processes.js';
@@ -65,6 +66,8 @@ export interface ApiSettings {
   readonly cpuProfile: boolean;
   /** Repeats of a run disturbed by other processes (see quietest). */
   readonly busyRetries: number;
+  /** Also count instructions per request under callgrind (instructions.ts), where a section does. */
+  readonly instructions: boolean;
 }
 
 /** Pipeline ≥ 75 % of bare node:http on the same route, unless a route names its own target. */
@@ -299,6 +302,8 @@ export interface ApiResult {
   readonly backend: string;
   readonly rows: Row[];
   readonly targets: Target[];
+  /** Further lines of the summary (instruction counts). */
+  readonly notes: string[];
 }
 
 const signed = (n: number): string => (n < 0 ? `−${int(-n)}` : `+${int(n)}`);
@@ -400,6 +405,27 @@ export async function users(settings: ApiSettings, backend: Backend, out: ApiRes
   );
   out.targets.push(target);
   console.log(`  → ${verdict(target.pass)}: ${target.detail}`);
+  if (settings.instructions) await instructionRatio(backend, probe, out);
+}
+
+/**
+ * The same two servers' instructions per request (a count, steady from run
+ * to run, where CPU time is not): a second reading of the target.
+ */
+async function instructionRatio(backend: Backend, probe: Probe, out: ApiResult): Promise<void> {
+  const request = { path: probe.path, headers: probe.headers ?? {}, status: probe.status };
+  const pipeline = await countInstructions(SERVERS.pipeline.script, backend.env, request);
+  const bare = await countInstructions(SERVERS.bare.script, backend.env, request);
+  if (pipeline === undefined || bare === undefined) {
+    console.log('  instructions per request: skipped (valgrind is not installed)');
+    return;
+  }
+  const line =
+    `${probe.label} instructions per request (callgrind, ${int(pipeline.requests)} requests each): ` +
+    `(a) ${int(pipeline.perRequest)}, (b) ${int(bare.perRequest)}: ` +
+    `${pct(bare.perRequest / pipeline.perRequest)} by instructions`;
+  console.log(`  ${line}`);
+  out.notes.push(line);
 }
 
 export async function login(settings: ApiSettings, backend: Backend, out: ApiResult): Promise<void> {
@@ -629,7 +655,7 @@ export async function apiSections(settings: ApiSettings): Promise<ApiResult[]> {
       failed(`opening and seeding ${database}`, error);
       continue;
     }
-    const out: ApiResult = { backend: backend.name, rows: [], targets: [] };
+    const out: ApiResult = { backend: backend.name, rows: [], targets: [], notes: [] };
     results.push(out);
     const sections = {
       users,
@@ -667,5 +693,6 @@ export function printApiSummary(results: readonly ApiResult[]): void {
     for (const target of result.targets) {
       console.log(`    target: ${target.label} → ${verdict(target.pass)} (${target.detail})`);
     }
+    for (const note of result.notes) console.log(`    ${note}`);
   }
 }

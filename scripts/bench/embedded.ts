@@ -196,7 +196,7 @@ export async function embeddedSection(settings: ApiSettings): Promise<EmbeddedRe
           LOGIN_MAX_FAILURES_PER_ADDRESS: '100000',
         },
       };
-      const out: ApiResult = { backend: backend.name, rows: [], targets: [] };
+      const out: ApiResult = { backend: backend.name, rows: [], targets: [], notes: [] };
       api.push(out);
       await login(settings, backend, out).catch((error: unknown) => failed(`${backend.name}, login`, error));
       await users(settings, backend, out).catch((error: unknown) => failed(`${backend.name}, users`, error));

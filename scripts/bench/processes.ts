@@ -89,7 +89,7 @@ export async function cleanUp(): Promise<void> {
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Runs `node --import tsx <script> ...args` to completion and returns the
