@@ -21,7 +21,8 @@ export async function principalFromToken(token: string, deps: Deps): Promise<Pri
   return { kind: 'user', userId: user.id, role: user.role, user, tokenExpiresAt: expiresAt };
 }
 
-export const bearerSecurity: SecurityHandler = async ({ headers }, deps) => {
+// Not async: it hands back principalFromToken's promise rather than wrapping it in another.
+export const bearerSecurity: SecurityHandler = ({ headers }, deps) => {
   const header = headers['authorization'];
   const value = Array.isArray(header) ? header[0] : header;
   const found = value === undefined ? null : /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(value);

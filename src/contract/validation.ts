@@ -23,6 +23,8 @@ const DOCUMENT_MEMBERS = ['components', 'paths'];
 export interface ParameterValidator {
   readonly location: ParameterLocation;
   readonly parameters: readonly ParameterSpec[];
+  /** Where each parameter is found: its name, lower-cased for a header (Node's request headers are). */
+  readonly keys: readonly string[];
   readonly validate: ValidateFunction;
 }
 
@@ -185,7 +187,8 @@ function compileOperation(
       ),
       required: list.filter((p) => p.required).map((p) => p.name),
     });
-    parameters.push({ location, parameters: list, validate });
+    const keys = list.map((p) => (location === 'header' ? p.name.toLowerCase() : p.name));
+    parameters.push({ location, parameters: list, keys, validate });
   }
 
   const bodies = new Map<string, ValidateFunction>();

@@ -43,30 +43,41 @@ function parseCookies(header: string | undefined): Record<string, string> {
  * Coerces and validates an operation's parameters and body; returns the
  * values and every error found (empty when the input keeps the contract).
  */
+/** Whether a record has no own enumerable key (without making the array of its keys). */
+function isEmpty(record: Record<string, unknown>): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return false;
+  return true;
+}
+
+/** The values of a location that declares no parameters. */
+const NONE: Record<string, unknown> = Object.freeze({});
+
 export function checkInput(
   operation: OperationSpec,
   validation: Validation,
   exchange: Exchange,
   body: ParsedBody | undefined,
 ): CheckedInput {
-  const values: ParameterValues = { path: {}, query: {}, header: {}, cookie: {} };
+  const values: ParameterValues = { path: NONE, query: NONE, header: NONE, cookie: NONE };
   const violations = new Violations();
   const validators = validation.operation(operation.operationId);
   let cookies: Record<string, string> | undefined;
-  for (const { location, parameters, validate } of validators.parameters) {
+  for (const { location, parameters, keys, validate } of validators.parameters) {
     const target: Record<string, unknown> = {};
-    for (const parameter of parameters) {
+    for (let i = 0; i < parameters.length; i += 1) {
+      const parameter = parameters[i] as (typeof parameters)[number];
+      const key = keys[i] as string;
       let raw: string | string[] | undefined;
       if (location === 'query') {
-        const all = exchange.query.getAll(parameter.name);
+        const all = exchange.query.getAll(key);
         raw = all.length === 0 ? undefined : all.length === 1 ? all[0] : all;
       } else if (location === 'path') {
-        raw = exchange.params[parameter.name];
+        raw = exchange.params[key];
       } else if (location === 'header') {
-        raw = exchange.req.headers[parameter.name.toLowerCase()];
+        raw = exchange.req.headers[key];
       } else {
         cookies ??= parseCookies(exchange.req.headers.cookie);
-        raw = cookies[parameter.name];
+        raw = cookies[key];
       }
       if (raw !== undefined) target[parameter.name] = coerceParameter(raw, parameter.schema);
       else if (parameter.schema['default'] !== undefined)
@@ -83,7 +94,7 @@ export function checkInput(
   }
   for (const { location } of validators.parameters) {
     const given = values[location];
-    if (Object.keys(given).length > 0) addNulViolations(violations, location, given);
+    if (!isEmpty(given)) addNulViolations(violations, location, given);
   }
   return { values, violations };
 }

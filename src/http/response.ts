@@ -34,6 +34,18 @@ export function isBinaryBody(value: unknown): value is BinaryBody {
 /** Headers the writer sets itself; a reply's own value for them is replaced. */
 const BODY_HEADERS = new Set(['content-type', 'content-length']);
 
+/** Lower-cased header names, kept for the few names handlers use (ETag, Location, Link, ...). */
+const lowerNames = new Map<string, string>();
+
+function lowerName(name: string): string {
+  let lower = lowerNames.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (lowerNames.size < 256) lowerNames.set(name, lower);
+  }
+  return lower;
+}
+
 export class ResponseWriter {
   /** The security headers as a flat [name, value, ...] list. */
   private readonly constant: readonly string[];
@@ -69,7 +81,7 @@ export class ResponseWriter {
     const list = this.constant.slice();
     if (own !== undefined) {
       for (const name in own) {
-        const lower = name.toLowerCase();
+        const lower = lowerName(name);
         if (BODY_HEADERS.has(lower) && contentType !== undefined) continue;
         if (this.constantNames.has(lower)) removeFrom(list, lower);
         list.push(name, own[name] ?? '');
