@@ -21,7 +21,8 @@ let exitHook = false;
 
 /**
  * Gathers lines in one string and hands it to SonicBoom once it holds
- * `minLength` characters, or every `flushMs`. SonicBoom can gather lines
+ * `minLength` characters (bytes, for the ASCII JSON that nearly every line
+ * is), or every `flushMs`. SonicBoom can gather lines
  * itself, but it measures the whole pending string in bytes on every write,
  * so its cost per line grows with the buffer; adding to a string here costs
  * the same for every line. Lines keep their order: everything goes through `write`.

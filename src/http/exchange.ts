@@ -10,8 +10,13 @@ import type { OperationSpec } from '../contract/spec.js';
 import type { Principal, SecurityRequest } from '../contract/types.js';
 import type { RequestState } from './request-state.js';
 
-/** Express's `trust proxy` with a hop count: the address `hops` proxies back along X-Forwarded-For. */
-export function trustHops(hops: number): (address: string, index: number) => boolean {
+/**
+ * Express's `trust proxy` with a hop count: the address `hops` proxies back
+ * along X-Forwarded-For. Undefined for 0: no proxy is trusted, and the
+ * address is the socket's without reading the header at all.
+ */
+export function trustHops(hops: number): ((address: string, index: number) => boolean) | undefined {
+  if (hops === 0) return undefined;
   return (_address, index) => index < hops;
 }
 
@@ -33,7 +38,7 @@ export class Exchange implements SecurityRequest {
     /** The query string without its `?` ('' when there is none). */
     readonly rawQuery: string,
     readonly params: Readonly<Record<string, string>>,
-    private readonly trust: (address: string, index: number) => boolean,
+    private readonly trust: ((address: string, index: number) => boolean) | undefined,
   ) {}
 
   get headers(): IncomingMessage['headers'] {
@@ -48,6 +53,8 @@ export class Exchange implements SecurityRequest {
 
   /** The client's address, honouring TRUST_PROXY_HOPS exactly as Express's `req.ip` does. */
   clientIp(): string {
-    return proxyaddr(this.req, this.trust) || (this.req.socket.remoteAddress ?? 'unknown');
+    const socketAddress = this.req.socket.remoteAddress ?? 'unknown';
+    if (this.trust === undefined) return socketAddress;
+    return proxyaddr(this.req, this.trust) || socketAddress;
   }
 }

@@ -56,6 +56,16 @@ describe('rate limits from the contract', () => {
     expect(problem.detail).to.match(/"default" policy/);
   });
 
+  it('counts an anonymous caller by its socket address, whatever X-Forwarded-For it sends, with no trusted proxy', async () => {
+    for (let left = 5; left >= 0; left--) {
+      const res = await t.fetch('/items', { headers: { 'x-forwarded-for': `203.0.113.${left}` } });
+      expect(await rawStatusOf(res)).to.equal(200);
+      expect(res.headers.get('ratelimit')).to.match(new RegExp(`^"default";r=${left};t=\\d+$`));
+    }
+    const refused = await t.fetch('/items', { headers: { 'x-forwarded-for': '198.51.100.7' } });
+    await expectProblem(refused, 429, 'rate-limited');
+  });
+
   it('counts signed-in callers per account, apart from their address and from each other', async () => {
     const [ada, grace] = [await seedUser(), await seedUser()];
     for (let i = 0; i < 6; i++) expect(statusOf(await t.api.GET('/items'))).to.equal(200);
