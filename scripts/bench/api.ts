@@ -26,6 +26,7 @@ import { createTokenService } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
 import { amplification, signups } from './hostile.js';
 import { countInstructions } from './instructions.js';
+import type { InstructionCount } from './instructions.js';
 import { measure, measureTogether } from './load.js';
 import type { LoadRequest, LoadResult, LoadSettings } from './load.js';
 import { onCleanup, runScript, runTracked, startServer } from './processes.js';
@@ -420,10 +421,11 @@ async function instructionRatio(backend: Backend, probe: Probe, out: ApiResult):
     console.log('  instructions per request: skipped (valgrind is not installed)');
     return;
   }
+  const slices = (count: InstructionCount): string => count.slices.map((n) => int(n)).join(', ');
   const line =
-    `${probe.label} instructions per request (callgrind, ${int(pipeline.requests)} requests each): ` +
-    `(a) ${int(pipeline.perRequest)}, (b) ${int(bare.perRequest)}: ` +
-    `${pct(bare.perRequest / pipeline.perRequest)} by instructions`;
+    `${probe.label} instructions per request (callgrind, median of ${pipeline.slices.length} runs of ` +
+    `${int(pipeline.requestsPerSlice)}): (a) ${int(pipeline.perRequest)}, (b) ${int(bare.perRequest)}: ` +
+    `${pct(bare.perRequest / pipeline.perRequest)} by instructions [(a) ${slices(pipeline)}; (b) ${slices(bare)}]`;
   console.log(`  ${line}`);
   out.notes.push(line);
 }

@@ -10,9 +10,11 @@
  * The server starts under callgrind with instrumentation off (start-up runs
  * at about a tenth of its normal speed instead of a fiftieth), serves
  * `warmup` requests so that V8 has optimised the hot code, then counts
- * `measured` requests: `callgrind_control -i on`, the requests, `-i off` and
- * a dump. Requests come from two loops in this process over keep-alive
- * connections.
+ * `slices` runs of `perSlice` requests each (`callgrind_control -i on`, then
+ * a dump after each run) and reports the median run: a full garbage
+ * collection of the whole heap lands in one run now and then and adds a
+ * tenth or more to it. Requests come from two loops in this process over
+ * keep-alive connections.
  *
  * Needs Debian's valgrind; without it the count is skipped with a note.
  */
@@ -33,8 +35,11 @@ export interface InstructionRequest {
 }
 
 export interface InstructionCount {
+  /** The median slice's instructions per request. */
   readonly perRequest: number;
-  readonly requests: number;
+  /** Every slice's, in the order they ran. */
+  readonly slices: readonly number[];
+  readonly requestsPerSlice: number;
 }
 
 let available: Promise<boolean> | undefined;
@@ -64,23 +69,34 @@ async function send(base: string, request: InstructionRequest, count: number): P
   await Promise.all([loop(), loop()]);
 }
 
-/** Adds up the `totals:` (or `summary:`) lines of every callgrind output file in `dir`. */
-async function totalInstructions(dir: string): Promise<number> {
-  let total = 0;
+/** The totals of the numbered dumps (`callgrind.<pid>.<n>`) in `dir`, in dump order. */
+async function dumpTotals(dir: string): Promise<number[]> {
+  const dumps: [number, number][] = [];
   for (const name of await readdir(dir)) {
+    const part = /\.(\d+)$/.exec(name.replace(/^callgrind\.\d+/, ''));
+    if (part === null) continue; // the file written at exit, after instrumentation went off
     const text = await readFile(path.join(dir, name), 'utf8');
     const line = /^totals: (\d+)/m.exec(text) ?? /^summary: (\d+)/m.exec(text);
-    total += Number(line?.[1] ?? 0);
+    dumps.push([Number(part[1]), Number(line?.[1] ?? NaN)]);
   }
-  return total;
+  return dumps.sort((a, b) => a[0] - b[0]).map(([, total]) => total);
 }
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+};
 
 /** Counts the instructions `script` executes per request of `request`; undefined without valgrind. */
 export async function countInstructions(
   script: string,
   env: Env,
   request: InstructionRequest,
-  { warmup = 2000, measured = 2000 }: { warmup?: number; measured?: number } = {},
+  {
+    warmup = 2000,
+    perSlice = 2000,
+    slices = 5,
+  }: { warmup?: number; perSlice?: number; slices?: number } = {},
 ): Promise<InstructionCount | undefined> {
   if (!(await callgrindAvailable())) return undefined;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-callgrind-'));
@@ -103,13 +119,20 @@ export async function countInstructions(
       const base = `http://127.0.0.1:${child.port}`;
       await send(base, request, warmup);
       await run('callgrind_control', ['-i', 'on', pid]);
-      await send(base, request, measured);
+      for (let slice = 0; slice < slices; slice += 1) {
+        await send(base, request, perSlice);
+        // Writes what was counted since the previous dump and starts again from zero.
+        await run('callgrind_control', ['-d', pid]);
+      }
       await run('callgrind_control', ['-i', 'off', pid]);
-      await run('callgrind_control', ['-d', pid]);
     } finally {
       await child.stop();
     }
-    return { perRequest: (await totalInstructions(dir)) / measured, requests: measured };
+    const perSliceCounts = (await dumpTotals(dir)).map((total) => total / perSlice);
+    if (perSliceCounts.length !== slices || perSliceCounts.some((n) => !Number.isFinite(n))) {
+      throw new Error(`callgrind wrote ${perSliceCounts.length} readable dumps, not ${slices}`);
+    }
+    return { perRequest: median(perSliceCounts), slices: perSliceCounts, requestsPerSlice: perSlice };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
