@@ -107,11 +107,14 @@ export class RouteIndex {
    * @param pathname the request's path without its query string, still percent-encoded
    */
   match(method: string, pathname: string): RouteMatch {
-    let parts: string[];
-    try {
-      parts = segments(pathname).map(decodeURIComponent);
-    } catch {
-      return { kind: 'bad-path' };
+    let parts = segments(pathname);
+    // Only a path with a percent sign has anything to decode (or to reject as malformed).
+    if (pathname.includes('%')) {
+      try {
+        parts = parts.map(decodeURIComponent);
+      } catch {
+        return { kind: 'bad-path' };
+      }
     }
     const values: string[] = [];
     const node = this.find(this.root, parts, 0, values);
@@ -121,9 +124,8 @@ export class RouteIndex {
     if (operation === undefined)
       return { kind: upper === 'OPTIONS' ? 'options' : 'method-not-allowed', allow: node.allow };
     const params: Record<string, string> = {};
-    (this.paramNames.get(operation) ?? []).forEach((name, i) => {
-      params[name] = values[i] ?? '';
-    });
+    const names = this.paramNames.get(operation) ?? [];
+    for (let i = 0; i < names.length; i += 1) params[names[i] ?? ''] = values[i] ?? '';
     return { kind: 'operation', operation, params };
   }
 }
