@@ -53,7 +53,7 @@
  *                            Sections 4-7 get one more round, profiled and not counted
  *   BENCH_INSTRUCTIONS=0     skip counting (a) and (b)'s instructions per GET /users/me under
  *                            valgrind's callgrind (scripts/bench/instructions.ts): a count that
- *                            is the same from run to run, beside the target's noisy CPU ratio
+ *                            moves far less between processes than the target's CPU ratio
  *   BENCH_PG_HOST=127.0.0.1, BENCH_PG_USER=postgres   for the PostgreSQL databases (sections 3-7)
  *
  * Everything listens on 127.0.0.1 only, every run is bounded, and every

@@ -423,7 +423,7 @@ async function instructionRatio(backend: Backend, probe: Probe, out: ApiResult):
   }
   const slices = (count: InstructionCount): string => count.slices.map((n) => int(n)).join(', ');
   const line =
-    `${probe.label} instructions per request (callgrind, median of ${pipeline.slices.length} runs of ` +
+    `${probe.label} instructions per request (callgrind, lowest of ${pipeline.slices.length} runs of ` +
     `${int(pipeline.requestsPerSlice)}): (a) ${int(pipeline.perRequest)}, (b) ${int(bare.perRequest)}: ` +
     `${pct(bare.perRequest / pipeline.perRequest)} by instructions [(a) ${slices(pipeline)}; (b) ${slices(bare)}]`;
   console.log(`  ${line}`);
