@@ -15,7 +15,7 @@ type LogSettings = Pick<Config, 'logLevel' | 'logBufferBytes' | 'logFlushMs'>;
 /** Loggers made by createLogger, with the stream their lines go to. */
 const ownStreams = new WeakMap<Logger, DestinationStream>();
 
-/** Line buffers still open: their lines are handed over at exit, before pino writes out its streams. */
+/** Line buffers still open: what they hold is written out at exit. */
 const openBuffers = new Set<LineBuffer>();
 let exitHook = false;
 
@@ -34,10 +34,10 @@ class LineBuffer implements DestinationStream {
 
   constructor(dest: number | string, minLength: number, flushMs: number) {
     if (!exitHook) {
-      // Installed before the first SonicBoom exists, so it runs before pino's own exit hook
-      // (which flushes SonicBoom synchronously): the lines pending here go with them.
+      // pino flushes its SonicBoom streams synchronously at exit too, but its hook may run
+      // before this one: each buffer hands its lines over and flushes them itself.
       process.on('exit', () => {
-        for (const buffer of openBuffers) buffer.handOver();
+        for (const buffer of openBuffers) buffer.flushAtExit();
       });
       exitHook = true;
     }
@@ -76,6 +76,15 @@ class LineBuffer implements DestinationStream {
   flushSync(): void {
     this.handOver();
     this.stream.flushSync();
+  }
+
+  /** flushSync, except that a stream still opening its file (nothing written yet) is left alone. */
+  flushAtExit(): void {
+    try {
+      this.flushSync();
+    } catch {
+      // SonicBoom throws when its file is not open yet; there is nothing more to do at exit.
+    }
   }
 
   end(): void {

@@ -2,9 +2,9 @@
  * The handler timeout of every request in flight, on one timer.
  *
  * Every operation with a timeout has the same one, so deadlines fall in the
- * order requests were admitted: a Set (which keeps insertion order) is the
+ * order requests were admitted: a Map (which keeps insertion order) is the
  * queue, its first entry the next to expire. Admitting and settling a request
- * is a Set add and delete. A timer per request would cost far more: Node keeps
+ * is a Map set and delete. A timer per request would cost far more: Node keeps
  * one list per duration and drops it when its last timer is cleared, so at
  * low concurrency every request would build a list, put it in the timer heap
  * and start a libuv timer, then tear it all down again.

@@ -39,10 +39,6 @@ function parseCookies(header: string | undefined): Record<string, string> {
   return cookies;
 }
 
-/**
- * Coerces and validates an operation's parameters and body; returns the
- * values and every error found (empty when the input keeps the contract).
- */
 /** Whether a record has no own enumerable key (without making the array of its keys). */
 function isEmpty(record: Record<string, unknown>): boolean {
   for (const key in record) if (Object.hasOwn(record, key)) return false;
@@ -52,6 +48,10 @@ function isEmpty(record: Record<string, unknown>): boolean {
 /** The values of a location that declares no parameters. */
 const NONE: Record<string, unknown> = Object.freeze({});
 
+/**
+ * Coerces and validates an operation's parameters and body; returns the
+ * values and every error found (empty when the input keeps the contract).
+ */
 export function checkInput(
   operation: OperationSpec,
   validation: Validation,

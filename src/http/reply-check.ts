@@ -4,13 +4,13 @@
  * before it is written. In `enforce` mode a reply that breaks the contract
  * becomes a 500 problem; in `log` mode it is written and logged; `off` skips it.
  */
+import type { ValidateFunction } from 'ajv';
 import type { ResponseValidation } from '../config.js';
 import { ApiError } from '../contract/errors.js';
 import { coveringMediaType } from '../contract/spec.js';
 import type { OperationSpec } from '../contract/spec.js';
 import { coerceParameter, toFieldErrors } from '../contract/validation.js';
 import type { Validation } from '../contract/validation.js';
-import type { ValidateFunction } from 'ajv';
 import type { Metrics } from '../metrics.js';
 import { isJson } from './body.js';
 import { apiErrorBody, PROBLEM_JSON } from './problem.js';

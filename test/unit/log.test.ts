@@ -152,11 +152,14 @@ describe('the log destination', () => {
     destination.end();
   });
 
-  it('writes what it holds when the process exits at once', () => {
+  it('writes what it holds when the process exits at once, whichever exit hook runs first', () => {
     const file = path.join(dir, 'exit.log');
     const script = [
       "import { openSync } from 'node:fs';",
+      "import { pino } from 'pino';",
       "import { loadConfig } from './src/config.ts';",
+      // Another SonicBoom first, so pino's own exit hook is installed, and runs, before this module's.
+      "pino.destination({ dest: openSync('/dev/null', 'a'), sync: false });",
       "import { createLogger, logDestination, writeRequestLine } from './src/log.ts';",
       "const config = loadConfig({ LOG_LEVEL: 'info', LOG_BUFFER_BYTES: '16000', LOG_FLUSH_MS: '60000' });",
       // A descriptor, as standard output is: a path would still be opening when the process exits.
