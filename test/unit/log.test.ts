@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { createLogger, logDestination, writeRequestLine } from '../../src/log.js';
+import { createLogger, isoNow, logDestination, writeRequestLine } from '../../src/log.js';
 import type { RequestLine } from '../../src/log.js';
 
 /** A destination that keeps every line it is given. */
@@ -53,6 +53,19 @@ const cases: [string, RequestLine][] = [
       contentType: undefined,
       durationMs: 0.05,
       aborted: true,
+    },
+  ],
+  [
+    'a path with a tab, DEL and markup, and a duration that is not a number',
+    {
+      reqId: 'A.b:c-9',
+      method: 'GET',
+      path: '/a\tb\u007f<script>&x=1 y',
+      operationId: 'getCurrentUser',
+      status: 400,
+      contentType: 'application/problem+json; charset=utf-8',
+      durationMs: Number.NaN,
+      aborted: false,
     },
   ],
   [
@@ -176,5 +189,29 @@ describe('the log destination', () => {
       'last words',
       'after',
     ]);
+  });
+});
+
+describe('the log line timestamp', () => {
+  it('is the ISO 8601 time of toISOString, across milliseconds, seconds, days and years', () => {
+    const instants = [
+      Date.UTC(2026, 11, 4, 20, 9, 31, 0),
+      Date.UTC(2026, 11, 4, 20, 9, 31, 7),
+      Date.UTC(2026, 11, 4, 20, 9, 31, 42),
+      Date.UTC(2026, 11, 4, 20, 9, 31, 999),
+      Date.UTC(2026, 11, 4, 20, 9, 32, 0),
+      Date.UTC(2026, 11, 4, 23, 59, 59, 999),
+      Date.UTC(2026, 11, 5, 0, 0, 0, 5),
+      Date.UTC(2026, 11, 4, 20, 9, 31, 120),
+      Date.UTC(2027, 0, 1, 0, 0, 0, 100),
+      0,
+    ];
+    for (const at of instants) expect(isoNow(at), String(at)).to.equal(new Date(at).toISOString());
+  });
+
+  it('is the current time by default', () => {
+    const before = Date.now();
+    const stamp = Date.parse(isoNow());
+    expect(stamp).to.be.within(before, Date.now());
   });
 });
