@@ -147,6 +147,7 @@ export async function openPglite(): Promise<Backend> {
 const SERVERS = {
   pipeline: { label: '(a) pipeline', script: 'scripts/bench/pipeline-app.ts' },
   bare: { label: '(b) bare node:http', script: 'scripts/bench/bare-api.ts' },
+  bareInApp: { label: '(c) (b) in an app-sized process', script: 'scripts/bench/bare-api-in-app.ts' },
 } as const;
 type ServerKey = keyof typeof SERVERS;
 
@@ -382,7 +383,10 @@ async function loadRuns(
 
 export async function users(settings: ApiSettings, backend: Backend, out: ApiResult): Promise<void> {
   heading(`4. GET /users/me on ${backend.name}`);
-  console.log('JWT verify + account read; (b) does the same verify, the same query and the same mapping.');
+  console.log('JWT verify + account read; (b) does the same verify, the same query and the same mapping;');
+  console.log(
+    '(c) is (b) in a process that has also built the app and leaves it idle (same work, larger process).',
+  );
   const probe: Probe = {
     label: 'GET /users/me',
     path: '/users/me',
@@ -396,36 +400,49 @@ export async function users(settings: ApiSettings, backend: Backend, out: ApiRes
   const got = await loadRuns(settings, backend, [
     { server: 'pipeline', probes: [probe] },
     { server: 'bare', probes: [probe] },
+    { server: 'bareInApp', probes: [probe] },
   ]);
   const pipeline = got.get('pipeline GET /users/me');
   const bare = got.get('bare GET /users/me');
+  const bareInApp = got.get('bareInApp GET /users/me');
   const target = versusBare('GET /users/me', pipeline, bare, 0.85);
+  // (c) is (b)'s work in a process as large as (a)'s: (b)→(c) is process size, (c)→(a) the pipeline's work.
+  const split =
+    pipeline === undefined || bare === undefined || bareInApp === undefined
+      ? ''
+      : `by CPU per request, (b)/(c) ${pct(totalCpu(bare) / totalCpu(bareInApp))} (process size), ` +
+        `(c)/(a) ${pct(totalCpu(bareInApp) / totalCpu(pipeline))} (the pipeline's work)`;
   out.rows.push(
     { label: `GET /users/me ${SERVERS.pipeline.label}`, figures: pipeline, note: target.detail },
     { label: `GET /users/me ${SERVERS.bare.label}`, figures: bare, note: '' },
+    { label: `GET /users/me ${SERVERS.bareInApp.label}`, figures: bareInApp, note: split },
   );
   out.targets.push(target);
   console.log(`  → ${verdict(target.pass)}: ${target.detail}`);
+  if (split !== '') console.log(`  → ${split}`);
   if (settings.instructions) await instructionRatio(backend, probe, out);
 }
 
 /**
- * The same two servers' instructions per request (a count, steady from run
- * to run, where CPU time is not): a second reading of the target.
+ * The same servers' instructions per request (a count, steady from run to
+ * run, where CPU time is not): a second reading of the target, and the check
+ * that (c) does (b)'s work and no more.
  */
 async function instructionRatio(backend: Backend, probe: Probe, out: ApiResult): Promise<void> {
   const request = { path: probe.path, headers: probe.headers ?? {}, status: probe.status };
   const pipeline = await countInstructions(SERVERS.pipeline.script, backend.env, request);
   const bare = await countInstructions(SERVERS.bare.script, backend.env, request);
-  if (pipeline === undefined || bare === undefined) {
+  const bareInApp = await countInstructions(SERVERS.bareInApp.script, backend.env, request);
+  if (pipeline === undefined || bare === undefined || bareInApp === undefined) {
     console.log('  instructions per request: skipped (valgrind is not installed)');
     return;
   }
   const slices = (count: InstructionCount): string => count.slices.map((n) => int(n)).join(', ');
   const line =
     `${probe.label} instructions per request (callgrind, lowest of ${pipeline.slices.length} runs of ` +
-    `${int(pipeline.requestsPerSlice)}): (a) ${int(pipeline.perRequest)}, (b) ${int(bare.perRequest)}: ` +
-    `${pct(bare.perRequest / pipeline.perRequest)} by instructions [(a) ${slices(pipeline)}; (b) ${slices(bare)}]`;
+    `${int(pipeline.requestsPerSlice)}): (a) ${int(pipeline.perRequest)}, (b) ${int(bare.perRequest)}, ` +
+    `(c) ${int(bareInApp.perRequest)}: (b)/(a) ${pct(bare.perRequest / pipeline.perRequest)} by instructions ` +
+    `[(a) ${slices(pipeline)}; (b) ${slices(bare)}; (c) ${slices(bareInApp)}]`;
   console.log(`  ${line}`);
   out.notes.push(line);
 }

@@ -1,0 +1,19 @@
+/**
+ * Baseline (c) of the database sections: bare-api.ts's server, unchanged, in a
+ * process that has first built the whole app with buildApp (its validators,
+ * handlers, pools, timers and caches, about as much heap as the pipeline's
+ * process) and never serves a request through it.
+ *
+ * It does the same work per request as (b), and callgrind counts the same
+ * instructions for it, so what it costs over (b) in CPU time is the size of the
+ * process (caches, TLB, garbage collection of a larger heap), not work: the
+ * part of the gap between (a) and (b) that no change to the request path can close.
+ */
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { benchAppEnv, devNullLog } from './serve.js';
+
+const app = await buildApp(loadConfig(benchAppEnv()), { logDestination: devNullLog() });
+// Held for the life of the process; bare-api.ts's signal handler ends it.
+(globalThis as { benchIdleApp?: unknown }).benchIdleApp = app;
+await import('./bare-api.js');
