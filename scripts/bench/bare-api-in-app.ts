@@ -4,10 +4,11 @@
  * handlers, pools, timers and caches, about as much heap as the pipeline's
  * process) and never serves a request through it.
  *
- * It does the same work per request as (b), and callgrind counts the same
- * instructions for it, so what it costs over (b) in CPU time is the size of the
- * process (caches, TLB, garbage collection of a larger heap), not work: the
- * part of the gap between (a) and (b) that no change to the request path can close.
+ * It does the same work per request as (b) (the bench counts its instructions
+ * too; they differ from (b)'s by no more than the count moves between runs),
+ * so what it costs over (b) in CPU time is the size of the process (caches,
+ * TLB, garbage collection of a larger heap): the part of the gap between (a)
+ * and (b) that no change to the request path can close.
  */
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
