@@ -18,9 +18,9 @@
  *      a login storm beside GET /health, GET /items search and deep paging,
  *      POST /orders with and without an Idempotency-Key. Targets: pipeline
  *      ≥ 85 % (users/me), 80 % (orders), 75 % (others) of bare node:http;
- *      /health p99 < 50 ms during the storm. GET /users/me also runs (c), the
- *      bare server in a process that has built the app and leaves it idle,
- *      which splits the gap into process size and the pipeline's own work.
+ *      /health p99 < 50 ms during the storm. GET /users/me on PostgreSQL also
+ *      runs (c), the bare server in a process that has built the app and leaves
+ *      it idle, which splits the gap into process size and the pipeline's own work.
  *   8. Realtime (scripts/bench/realtime.ts): WebSocket chat, 1,000 clients in one
  *      room and in rooms of 5, one message a second each; delivery latency,
  *      messages/s, server RSS per connection. Targets: p99 < 100 ms, < 64 kB.

@@ -144,6 +144,13 @@ export async function openPglite(): Promise<Backend> {
 
 // ---------------------------------------------------------------- servers and probes
 
+/**
+ * Whether the backend is a PostgreSQL server. (c) runs only there: on PGlite
+ * its idle app and its bare server would be two database instances on one
+ * data directory.
+ */
+const onPostgres = (backend: Backend): boolean => backend.env['BENCH_DATABASE_URL'] !== undefined;
+
 const SERVERS = {
   pipeline: { label: '(a) pipeline', script: 'scripts/bench/pipeline-app.ts' },
   bare: { label: '(b) bare node:http', script: 'scripts/bench/bare-api.ts' },
@@ -383,10 +390,13 @@ async function loadRuns(
 
 export async function users(settings: ApiSettings, backend: Backend, out: ApiResult): Promise<void> {
   heading(`4. GET /users/me on ${backend.name}`);
+  const withProcessSize = onPostgres(backend);
   console.log('JWT verify + account read; (b) does the same verify, the same query and the same mapping;');
-  console.log(
-    '(c) is (b) in a process that has also built the app and leaves it idle (same work, larger process).',
-  );
+  if (withProcessSize) {
+    console.log(
+      '(c) is (b) in a process that has also built the app and leaves it idle (same work, larger process).',
+    );
+  }
   const probe: Probe = {
     label: 'GET /users/me',
     path: '/users/me',
@@ -400,7 +410,7 @@ export async function users(settings: ApiSettings, backend: Backend, out: ApiRes
   const got = await loadRuns(settings, backend, [
     { server: 'pipeline', probes: [probe] },
     { server: 'bare', probes: [probe] },
-    { server: 'bareInApp', probes: [probe] },
+    ...(withProcessSize ? [{ server: 'bareInApp' as const, probes: [probe] }] : []),
   ]);
   const pipeline = got.get('pipeline GET /users/me');
   const bare = got.get('bare GET /users/me');
@@ -415,8 +425,10 @@ export async function users(settings: ApiSettings, backend: Backend, out: ApiRes
   out.rows.push(
     { label: `GET /users/me ${SERVERS.pipeline.label}`, figures: pipeline, note: target.detail },
     { label: `GET /users/me ${SERVERS.bare.label}`, figures: bare, note: '' },
-    { label: `GET /users/me ${SERVERS.bareInApp.label}`, figures: bareInApp, note: split },
   );
+  if (withProcessSize) {
+    out.rows.push({ label: `GET /users/me ${SERVERS.bareInApp.label}`, figures: bareInApp, note: split });
+  }
   out.targets.push(target);
   console.log(`  → ${verdict(target.pass)}: ${target.detail}`);
   if (split !== '') console.log(`  → ${split}`);
@@ -432,17 +444,20 @@ async function instructionRatio(backend: Backend, probe: Probe, out: ApiResult):
   const request = { path: probe.path, headers: probe.headers ?? {}, status: probe.status };
   const pipeline = await countInstructions(SERVERS.pipeline.script, backend.env, request);
   const bare = await countInstructions(SERVERS.bare.script, backend.env, request);
-  const bareInApp = await countInstructions(SERVERS.bareInApp.script, backend.env, request);
-  if (pipeline === undefined || bare === undefined || bareInApp === undefined) {
+  const bareInApp = onPostgres(backend)
+    ? await countInstructions(SERVERS.bareInApp.script, backend.env, request)
+    : undefined;
+  if (pipeline === undefined || bare === undefined) {
     console.log('  instructions per request: skipped (valgrind is not installed)');
     return;
   }
   const slices = (count: InstructionCount): string => count.slices.map((n) => int(n)).join(', ');
   const line =
     `${probe.label} instructions per request (callgrind, lowest of ${pipeline.slices.length} runs of ` +
-    `${int(pipeline.requestsPerSlice)}): (a) ${int(pipeline.perRequest)}, (b) ${int(bare.perRequest)}, ` +
-    `(c) ${int(bareInApp.perRequest)}: (b)/(a) ${pct(bare.perRequest / pipeline.perRequest)} by instructions ` +
-    `[(a) ${slices(pipeline)}; (b) ${slices(bare)}; (c) ${slices(bareInApp)}]`;
+    `${int(pipeline.requestsPerSlice)}): (a) ${int(pipeline.perRequest)}, (b) ${int(bare.perRequest)}` +
+    `${bareInApp === undefined ? '' : `, (c) ${int(bareInApp.perRequest)}`}: ` +
+    `(b)/(a) ${pct(bare.perRequest / pipeline.perRequest)} by instructions ` +
+    `[(a) ${slices(pipeline)}; (b) ${slices(bare)}${bareInApp === undefined ? '' : `; (c) ${slices(bareInApp)}`}]`;
   console.log(`  ${line}`);
   out.notes.push(line);
 }

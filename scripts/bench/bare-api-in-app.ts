@@ -14,6 +14,9 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { benchAppEnv, devNullLog } from './serve.js';
 
+// Two database instances on one PGlite data directory would corrupt it: PostgreSQL only.
+if (process.env['BENCH_DATA_DIR'] !== undefined)
+  throw new Error('(c) runs on PostgreSQL only (BENCH_DATABASE_URL)');
 const app = await buildApp(loadConfig(benchAppEnv()), { logDestination: devNullLog() });
 // Held for the life of the process; bare-api.ts's signal handler ends it.
 (globalThis as { benchIdleApp?: unknown }).benchIdleApp = app;
