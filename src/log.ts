@@ -163,8 +163,7 @@ export function isoNow(now = Date.now()): string {
     // "2026-12-04T20:09:31." of "2026-12-04T20:09:31.123Z"
     isoPrefix = new Date(second * 1000).toISOString().slice(0, -4);
   }
-  const ms = now - second * 1000;
-  return `${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+  return `${isoPrefix}${String(now - second * 1000).padStart(3, '0')}Z`;
 }
 
 /**
