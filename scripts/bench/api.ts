@@ -451,13 +451,17 @@ async function instructionRatio(backend: Backend, probe: Probe, out: ApiResult):
     console.log('  instructions per request: skipped (valgrind is not installed)');
     return;
   }
-  const slices = (count: InstructionCount): string => count.slices.map((n) => int(n)).join(', ');
+  const counts: [string, InstructionCount][] = [
+    ['(a)', pipeline],
+    ['(b)', bare],
+  ];
+  if (bareInApp !== undefined) counts.push(['(c)', bareInApp]);
+  const lowest = counts.map(([key, count]) => `${key} ${int(count.perRequest)}`).join(', ');
+  const all = counts.map(([key, count]) => `${key} ${count.slices.map((n) => int(n)).join(', ')}`);
   const line =
     `${probe.label} instructions per request (callgrind, lowest of ${pipeline.slices.length} runs of ` +
-    `${int(pipeline.requestsPerSlice)}): (a) ${int(pipeline.perRequest)}, (b) ${int(bare.perRequest)}` +
-    `${bareInApp === undefined ? '' : `, (c) ${int(bareInApp.perRequest)}`}: ` +
-    `(b)/(a) ${pct(bare.perRequest / pipeline.perRequest)} by instructions ` +
-    `[(a) ${slices(pipeline)}; (b) ${slices(bare)}${bareInApp === undefined ? '' : `; (c) ${slices(bareInApp)}`}]`;
+    `${int(pipeline.requestsPerSlice)}): ${lowest}: ` +
+    `(b)/(a) ${pct(bare.perRequest / pipeline.perRequest)} by instructions [${all.join('; ')}]`;
   console.log(`  ${line}`);
   out.notes.push(line);
 }

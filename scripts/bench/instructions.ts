@@ -1,11 +1,12 @@
 /**
  * Instructions per request under valgrind's callgrind: a count, not a time,
- * so it comes out the same (within about 1 %) run after run whatever else
- * the machine is doing, where CPU time per request moves by a third between
- * two processes of the same server (docs/benchmarks.md). It counts what the
- * server's own threads execute in user space (JavaScript, V8, Node, libuv;
- * not the kernel), so it shows what a change to the code costs, and the
- * ratio of two servers' counts is a second, steady reading of a target.
+ * so it does not depend on what else the machine is doing. It still moves by
+ * up to about a tenth between runs of one server (garbage collection, below),
+ * where CPU time per request moves by a third between two processes of the
+ * same server (docs/benchmarks.md). It counts what the server's own threads
+ * execute in user space (JavaScript, V8, Node, libuv; not the kernel), so it
+ * shows what a change to the code costs, and the ratio of two servers' counts
+ * is a second, steadier reading of a target.
  *
  * The server starts under callgrind with instrumentation off (start-up runs
  * at about a tenth of its normal speed instead of a fiftieth), serves
