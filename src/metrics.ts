@@ -6,7 +6,8 @@
  * paths, so a client probing random URLs cannot blow up the series count.
  */
 import cluster from 'node:cluster';
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Metric } from 'prom-client';
 
 /** Label used for requests that matched no operation of the contract. */
 export const NO_OPERATION = '(none)';
@@ -58,19 +59,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
 
-  const requests = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests answered, by operationId, method and status.',
-    labelNames: ['operation', 'method', 'status'] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time from the request arriving to the response finishing, by operationId.',
-    labelNames: ['operation', 'method'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
+  const requests = new RequestMetrics();
+  // The registry reads a metric through its `get()` (prom-client registers its cluster aggregates the same way).
+  for (const metric of [requests.total, requests.duration])
+    registry.registerMetric(metric as unknown as Metric);
   const invalidRequests = new Counter({
     name: 'http_request_validation_failures_total',
     help: 'Requests answered 422 because they broke the contract, by operationId.',
@@ -121,10 +113,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   return {
     registry,
     observeRequest(operationId, method, status, seconds) {
-      const operation = operationId ?? NO_OPERATION;
-      requests.inc({ operation, method, status: String(status) });
-      duration.observe({ operation, method }, seconds);
-      if (status === 422 && operationId !== undefined) invalidRequests.inc({ operation });
+      requests.observe(operationId ?? NO_OPERATION, method, status, seconds);
+      if (status === 422 && operationId !== undefined) invalidRequests.inc({ operation: operationId });
     },
     responseInvalid(operationId) {
       invalidResponses.inc({ operation: operationId });
@@ -159,6 +149,131 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       return { contentType: registry.contentType, body: await render() };
     },
   };
+}
+
+/** The upper bounds (seconds) of the request duration histogram's buckets. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** What one (operation, method) has seen: answers by status, and the duration histogram. */
+interface RequestCell {
+  readonly operation: string;
+  readonly method: string;
+  readonly statuses: Map<number, number>;
+  /** Requests per bucket (not cumulative), one more than DURATION_BUCKETS for +Inf. */
+  readonly buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/** A metric as prom-client's registry reads it: its `get()` and the fields of what it returns. */
+interface ExposedMetric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'histogram';
+  readonly aggregator: 'sum';
+  get(): { name: string; help: string; type: string; aggregator: 'sum'; values: ExposedValue[] };
+  reset(): void;
+}
+
+interface ExposedValue {
+  readonly labels: Record<string, string | number>;
+  readonly value: number;
+  readonly metricName?: string;
+}
+
+/**
+ * `http_requests_total` and `http_request_duration_seconds`, counted once per
+ * request. prom-client's Counter and Histogram hash and validate their label
+ * object on every `inc` and `observe`; here each (operation, method) has a
+ * cell found by two map lookups, and the label sets are built only when the
+ * registry is scraped. The two metrics are registered with prom-client's
+ * registry like its own (the object shape its cluster aggregation registers
+ * too), so the exposition, the registry's other metrics and the cluster's
+ * aggregation are prom-client's.
+ */
+class RequestMetrics {
+  /** operation → method → cell. */
+  private cells = new Map<string, Map<string, RequestCell>>();
+
+  readonly total: ExposedMetric = {
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by operationId, method and status.',
+    type: 'counter',
+    aggregator: 'sum',
+    get: () =>
+      this.exposed(this.total, (cell, values) => {
+        for (const [status, count] of cell.statuses) {
+          values.push({
+            labels: { operation: cell.operation, method: cell.method, status: String(status) },
+            value: count,
+          });
+        }
+      }),
+    reset: () => {
+      this.cells = new Map();
+    },
+  };
+
+  readonly duration: ExposedMetric = {
+    name: 'http_request_duration_seconds',
+    help: 'Time from the request arriving to the response finishing, by operationId.',
+    type: 'histogram',
+    aggregator: 'sum',
+    get: () =>
+      this.exposed(this.duration, (cell, values) => {
+        const bucketName = `${this.duration.name}_bucket`;
+        let cumulative = 0;
+        DURATION_BUCKETS.forEach((bound, i) => {
+          cumulative += cell.buckets[i] ?? 0;
+          const labels = { le: bound, operation: cell.operation, method: cell.method };
+          values.push({ labels, value: cumulative, metricName: bucketName });
+        });
+        const labels = { operation: cell.operation, method: cell.method };
+        values.push(
+          { labels: { le: '+Inf', ...labels }, value: cell.count, metricName: bucketName },
+          { labels, value: cell.sum, metricName: `${this.duration.name}_sum` },
+          { labels, value: cell.count, metricName: `${this.duration.name}_count` },
+        );
+      }),
+    reset: () => {
+      this.cells = new Map();
+    },
+  };
+
+  observe(operation: string, method: string, status: number, seconds: number): void {
+    let methods = this.cells.get(operation);
+    if (methods === undefined) {
+      methods = new Map();
+      this.cells.set(operation, methods);
+    }
+    let cell = methods.get(method);
+    if (cell === undefined) {
+      cell = {
+        operation,
+        method,
+        statuses: new Map(),
+        buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0),
+        sum: 0,
+        count: 0,
+      };
+      methods.set(method, cell);
+    }
+    cell.statuses.set(status, (cell.statuses.get(status) ?? 0) + 1);
+    let bucket = 0;
+    while (bucket < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[bucket] as number)) bucket++;
+    cell.buckets[bucket] = (cell.buckets[bucket] ?? 0) + 1;
+    cell.sum += seconds;
+    cell.count++;
+  }
+
+  private exposed(
+    metric: ExposedMetric,
+    add: (cell: RequestCell, values: ExposedValue[]) => void,
+  ): ReturnType<ExposedMetric['get']> {
+    const values: ExposedValue[] = [];
+    for (const methods of this.cells.values()) for (const cell of methods.values()) add(cell, values);
+    return { name: metric.name, help: metric.help, type: metric.type, aggregator: metric.aggregator, values };
+  }
 }
 
 let nextRequest = 0;
