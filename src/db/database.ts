@@ -12,6 +12,7 @@ import pg from 'pg';
 import type { ClientConfig, CustomTypesConfig } from 'pg';
 import type { Config } from '../config.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { kyselyPool } from './kysely-pool.js';
 import type { DataDirLock } from './data-dir-lock.js';
 import { MEMORY_DATA_DIR, openEmbedded } from './embedded.js';
 import { loadPgliteExtensions, PGLITE_EXTENSIONS } from './pglite-extensions.js';
@@ -217,14 +218,16 @@ export function openDatabase(
   );
   const ready = opened.then(async ({ pool }) => {
     // A second Kysely on the same pool, not gated; never destroyed (that would end the pool).
-    await prepare(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
+    await prepare(new Kysely<Database>({ dialect: new PostgresDialect({ pool: kyselyPool(pool) }) }));
   });
   // Kysely calls this once, on the first query.
   const gatedPool = async (): Promise<pg.Pool> => {
     await ready;
     return (await opened).pool;
   };
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: gatedPool }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: async () => kyselyPool(await gatedPool()) }),
+  });
   const kind: DatabaseHandle['kind'] = config.databaseUrl === undefined ? 'pglite' : 'postgres';
   let closing: Promise<void> | undefined;
   return {
