@@ -209,6 +209,7 @@ class RequestMetrics {
           });
         }
       }),
+    // The two metrics share their cells: resetting either resets both (the registry resets all at once).
     reset: () => {
       this.cells = new Map();
     },

@@ -9,11 +9,14 @@
  * collection: about a megabyte survives each scavenge and is promoted, the old
  * generation fills up and is compacted about once a second, and each scavenge
  * takes three times as long. With the callback API and a plain promise the
- * same requests die young (docs/benchmarks.md, where the size of the process goes).
+ * same requests die young (docs/benchmarks.md, "Where the size of the process
+ * went").
  *
  * Everything else is pg's: the pool, its clients, checkout and release,
  * errors (a failed query rejects with pg's error; Kysely adds the caller's
- * stack to it).
+ * stack to it). Kysely's other form of `query`, with a cursor, is used only
+ * for streaming, which needs a `cursor` class in the dialect's config; the app
+ * sets none, so Kysely refuses to stream before it gets here.
  */
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
