@@ -209,9 +209,8 @@ class RequestMetrics {
           });
         }
       }),
-    // The two metrics share their cells: resetting either resets both (the registry resets all at once).
     reset: () => {
-      this.cells = new Map();
+      this.reset();
     },
   };
 
@@ -237,9 +236,14 @@ class RequestMetrics {
         );
       }),
     reset: () => {
-      this.cells = new Map();
+      this.reset();
     },
   };
+
+  /** The two metrics share their cells: resetting either resets both (the registry resets all at once). */
+  reset(): void {
+    this.cells = new Map();
+  }
 
   observe(operation: string, method: string, status: number, seconds: number): void {
     let methods = this.cells.get(operation);

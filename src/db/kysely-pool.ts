@@ -3,8 +3,8 @@
  * through pg's callback API and answered by one promise of our own.
  *
  * Given a pg.Pool, Kysely sends its queries with `client.query(sql, values)`,
- * pg's promise API. In a process holding a few tens of megabytes of
- * long-lived objects (the app, once its validators and pools are built), a
+ * pg's promise API. In a process holding about 15 MB or more of long-lived
+ * objects (the app, once its validators and pools are built), a
  * request that waited on that promise is still reachable at the next young
  * collection: about a megabyte survives each scavenge and is promoted, the old
  * generation fills up and is compacted about once a second, and each scavenge
